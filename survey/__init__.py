@@ -1,0 +1,48 @@
+"""The survey platform's Flask application."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from survey import db
+from survey.config import PROJECT_ROOT, default_config, environment_overrides, instance_secret_key
+from survey.extensions import babel, csrf, limiter, login_manager, select_locale
+from survey.questionnaires import load_directory
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides the defaults and the environment (for tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(default_config(Path(app.instance_path)))
+    app.config.update(environment_overrides())
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    app.config["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+    # A bad questionnaire file stops start-up here, naming the file, the field and the problem.
+    app.extensions["questionnaires"] = load_directory(Path(app.config["QUESTIONNAIRE_DIR"]))
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    from survey import citizen, cli, errors, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(citizen.bp)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

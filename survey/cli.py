@@ -1,0 +1,119 @@
+"""Command-line interface: `flask --app app <command>`."""
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from survey import db
+from survey.counters import survey_url
+from survey.demo import demo_loaded, load_demo
+from survey.imports import ImportRejected, import_agencies, import_counters, import_paper_forms
+from survey.migrate import upgrade
+from survey.models import Counter
+from survey.tables import TableError, read_table
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _fail_import(error: Exception) -> None:
+    if isinstance(error, ImportRejected):
+        lines = [f"  dòng {n}: {reason}" for n, reason in error.problems]
+        raise click.ClickException(
+            f"Tệp bị từ chối, không có gì được lưu ({len(error.problems)} lỗi) / "
+            f"File rejected, nothing stored:\n" + "\n".join(lines)
+        )
+    raise click.ClickException(str(error))
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database to the newest migration (safe to run again)."""
+    upgrade(db.engine())
+    click.echo("Database is up to date.")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the demo province is loaded.")
+def demo_command(if_empty: bool):
+    """Load the demo province with a year of synthetic answers."""
+    session = db.session()
+    if demo_loaded(session):
+        if if_empty:
+            click.echo("Demo data already loaded.")
+            return
+        raise click.ClickException("The demo province is already loaded.")
+    count = load_demo(session, current_app.extensions["questionnaires"])
+    click.echo(f"Demo province loaded with {count} responses.")
+
+
+agencies = click.Group("agencies", help="Agencies (cơ quan, đơn vị).")
+counters = click.Group("counters", help="Service counters and their survey links.")
+responses = click.Group("responses", help="Responses (paper forms).")
+
+
+@agencies.command("import")
+@click.argument("file", type=FILE)
+def agencies_import(file: Path):
+    """Import agencies from CSV/XLSX: code,name_vi,name_en,level,parent_code."""
+    try:
+        created, updated = import_agencies(db.session(), *read_table(file))
+    except (ImportRejected, TableError) as error:
+        _fail_import(error)
+    click.echo(f"Agencies: {created} created, {updated} updated.")
+
+
+@counters.command("import")
+@click.argument("file", type=FILE)
+def counters_import(file: Path):
+    """Import counters from CSV/XLSX: code,agency_code,name[,questionnaire]."""
+    try:
+        created, updated = import_counters(
+            db.session(), *read_table(file), current_app.extensions["questionnaires"]
+        )
+    except (ImportRejected, TableError) as error:
+        _fail_import(error)
+    click.echo(f"Counters: {created} created, {updated} updated.")
+
+
+@counters.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table")
+def counters_list(fmt: str):
+    """List counters with their agency and survey URL."""
+    import csv
+    import sys
+
+    base = current_app.config["PUBLIC_BASE_URL"]
+    rows = [
+        (c.code, c.agency.code, c.name, survey_url(base, c.token))
+        for c in db.session().scalars(select(Counter).where(Counter.active).order_by(Counter.code))
+    ]
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["code", "agency_code", "name", "survey_url"])
+        writer.writerows(rows)
+        return
+    for row in rows:
+        click.echo("  ".join(row))
+
+
+@responses.command("import")
+@click.argument("file", type=FILE)
+@click.option("--questionnaire", "slug", default="sipas-service", show_default=True)
+def responses_import(file: Path, slug: str):
+    """Import paper forms (all or nothing): counter,submitted_at,A1..E3[,weight,psu,comment]."""
+    definitions = current_app.extensions["questionnaires"]
+    if slug not in definitions:
+        raise click.BadParameter(f"unknown questionnaire; known: {', '.join(sorted(definitions))}")
+    try:
+        count = import_paper_forms(db.session(), *read_table(file), definitions[slug])
+    except (ImportRejected, TableError) as error:
+        _fail_import(error)
+    click.echo(f"{count} paper forms imported.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (init_db_command, demo_command, agencies, counters, responses):
+        app.cli.add_command(command)

@@ -1,0 +1,63 @@
+"""Configuration: defaults in code, overridden by the environment; no file to edit before a first run."""
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Settings read from the environment when set (values are strings; numbers converted below).
+ENV_SETTINGS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PUBLIC_BASE_URL",
+    "RATELIMIT_STORAGE_URI",
+    "RECEIPT_LINK_DAYS",
+    "API_TOKENS",
+)
+
+
+def default_config(instance_path: Path) -> dict:
+    """Return the built-in defaults for an app whose instance folder is `instance_path`."""
+    return {
+        "DATABASE_URL": f"sqlite:///{instance_path / 'survey.sqlite3'}",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "LANGUAGES": ("vi", "en"),
+        "QUESTIONNAIRE_DIR": str(PROJECT_ROOT / "questionnaires"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # A citizen may submit a handful of forms a minute from one address (a shared office
+        # Wi-Fi), but a script hammering the endpoint is stopped.
+        "SUBMIT_RATE_LIMIT": "20 per minute",
+        "LOGIN_RATE_LIMIT": "10 per minute",
+        "RECEIPT_LINK_DAYS": 30,
+        "API_TOKENS": "",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 6 * 3600,  # a citizen may leave the form open while waiting
+        "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    }
+
+
+def environment_overrides() -> dict:
+    """Return the settings given in the environment."""
+    values = {name: os.environ[name] for name in ENV_SETTINGS if os.environ.get(name)}
+    if "RECEIPT_LINK_DAYS" in values:
+        values["RECEIPT_LINK_DAYS"] = int(values["RECEIPT_LINK_DAYS"])
+    return values
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in the instance folder, generating it on first use."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create with mode 0600 so that only the service account can read it.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

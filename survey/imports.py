@@ -1,0 +1,269 @@
+"""Imports of agencies, counters and paper forms: all rows or none.
+
+Every row is checked before anything is written; with any bad row nothing is stored and every
+bad row is reported with its line number and reason.
+"""
+
+import math
+import secrets
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from survey.models import Agency, AgencyLevel, Channel, Counter, Response
+from survey.questionnaires import Definition
+from survey.tables import Row, TableError, require_columns
+from survey.timeutil import to_utc_naive, vietnam_day
+from survey.versions import ensure_version
+
+# Letters and digits that cannot be mistaken for each other when a citizen types the address.
+TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+TOKEN_LENGTH = 10
+COMMENT_LIMIT = 1000
+
+
+class ImportRejected(ValueError):
+    """A file with bad rows; `problems` lists (line number, reason)."""
+
+    def __init__(self, problems: list[tuple[int, str]]):
+        self.problems = problems
+        super().__init__("\n".join(f"line {n}: {reason}" for n, reason in problems))
+
+
+def new_token() -> str:
+    """Return a fresh, unguessable counter token that is easy to type."""
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+def _reject_extra_cells(rows: list[Row], problems: list) -> None:
+    for row in rows:
+        if "\0extra" in row.cells:
+            problems.append((row.number, _("more cells than columns in the header")))
+
+
+# ---------------------------------------------------------------- agencies
+
+def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tuple[int, int]:
+    """Create or update agencies by code; return (created, updated)."""
+    require_columns(header, ["code", "name_vi", "name_en", "level", "parent_code"])
+    problems: list[tuple[int, str]] = []
+    _reject_extra_cells(rows, problems)
+    existing = {a.code: a for a in session.scalars(select(Agency))}
+    levels = {level.value for level in AgencyLevel}
+    in_file: dict[str, Row] = {}
+    for row in rows:
+        c = row.cells
+        if not c["code"]:
+            problems.append((row.number, _("the code is empty")))
+            continue
+        if len(c["code"]) > 40:
+            problems.append((row.number, _("the code is longer than 40 characters")))
+        if c["code"] in in_file:
+            problems.append((row.number, _("code %(code)s appears twice in the file (also line %(n)d)",
+                                           code=c["code"], n=in_file[c["code"]].number)))
+            continue
+        in_file[c["code"]] = row
+        if not c["name_vi"]:
+            problems.append((row.number, _("name_vi (the Vietnamese name) is empty")))
+        if c["level"] not in levels:
+            problems.append((row.number, _("level '%(v)s' is not one of %(ok)s",
+                                           v=c["level"], ok=", ".join(sorted(levels)))))
+    for row in in_file.values():
+        parent = row.cells["parent_code"]
+        if parent and parent not in in_file and parent not in existing:
+            problems.append((row.number, _("parent_code %(p)s is not a known agency", p=parent)))
+        if parent == row.cells["code"]:
+            problems.append((row.number, _("an agency cannot be its own parent")))
+    if not problems:
+        problems += _cycles(in_file, existing)
+    if problems:
+        raise ImportRejected(sorted(problems))
+
+    created = updated = 0
+    by_code = dict(existing)
+    for code, row in in_file.items():
+        agency = by_code.get(code)
+        if agency is None:
+            agency = Agency(code=code)
+            session.add(agency)
+            by_code[code] = agency
+            created += 1
+        else:
+            updated += 1
+        agency.name_vi = row.cells["name_vi"]
+        agency.name_en = row.cells["name_en"] or row.cells["name_vi"]
+        agency.level = row.cells["level"]
+    session.flush()
+    for code, row in in_file.items():
+        parent = row.cells["parent_code"]
+        by_code[code].parent_id = by_code[parent].id if parent else None
+    session.commit()
+    return created, updated
+
+
+def _cycles(in_file: dict[str, Row], existing: dict[str, Agency]) -> list[tuple[int, str]]:
+    parent_of = {code: (a.parent.code if a.parent else "") for code, a in existing.items()}
+    parent_of.update({code: row.cells["parent_code"] for code, row in in_file.items()})
+    problems = []
+    for code, row in in_file.items():
+        seen, current = {code}, parent_of.get(code)
+        while current:
+            if current in seen:
+                problems.append((row.number, _("the parent codes form a loop through %(c)s", c=code)))
+                break
+            seen.add(current)
+            current = parent_of.get(current)
+    return problems
+
+
+# ---------------------------------------------------------------- counters
+
+def import_counters(
+    session: Session, header: list[str], rows: list[Row], questionnaires: dict[str, Definition]
+) -> tuple[int, int]:
+    """Create or update counters by code; return (created, updated)."""
+    require_columns(header, ["code", "agency_code", "name"])
+    problems: list[tuple[int, str]] = []
+    _reject_extra_cells(rows, problems)
+    agencies = {a.code: a for a in session.scalars(select(Agency))}
+    counters = {c.code: c for c in session.scalars(select(Counter))}
+    seen: dict[str, int] = {}
+    for row in rows:
+        c = row.cells
+        if not c["code"]:
+            problems.append((row.number, _("the code is empty")))
+        elif c["code"] in seen:
+            problems.append((row.number, _("code %(code)s appears twice in the file (also line %(n)d)",
+                                           code=c["code"], n=seen[c["code"]])))
+        elif len(c["code"]) > 40:
+            problems.append((row.number, _("the code is longer than 40 characters")))
+        seen.setdefault(c["code"], row.number)
+        if c["agency_code"] not in agencies:
+            problems.append((row.number, _("agency_code %(a)s is not a known agency; import the agencies first",
+                                           a=c["agency_code"] or "''")))
+        if not c["name"]:
+            problems.append((row.number, _("the name is empty")))
+        slug = c.get("questionnaire", "")
+        if slug and slug not in questionnaires:
+            problems.append((row.number, _("questionnaire %(q)s is not one of %(ok)s",
+                                           q=slug, ok=", ".join(sorted(questionnaires)))))
+    if problems:
+        raise ImportRejected(sorted(problems))
+    created = updated = 0
+    for row in rows:
+        c = row.cells
+        counter = counters.get(c["code"])
+        if counter is None:
+            counter = Counter(code=c["code"], token=new_token(), active=True,
+                              questionnaire_slug="sipas-service")
+            session.add(counter)
+            created += 1
+        else:
+            updated += 1
+        counter.agency_id = agencies[c["agency_code"]].id
+        counter.name = c["name"]
+        if c.get("questionnaire"):
+            counter.questionnaire_slug = c["questionnaire"]
+    session.commit()
+    return created, updated
+
+
+# ---------------------------------------------------------------- paper forms
+
+def parse_moment(text: str) -> datetime:
+    """Parse an ISO 8601 date or date-time; a time without offset is Vietnam's time."""
+    text = text.strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        # A date alone: noon in Vietnam, so that it stays on that day in every time zone shown.
+        return to_utc_naive(datetime(day.year, day.month, day.day, 12))
+    return to_utc_naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def check_paper_forms(
+    session: Session, header: list[str], rows: list[Row], definition: Definition
+) -> tuple[list[dict], list[tuple[int, str]]]:
+    """Check paper-form rows; return (values ready to insert, problems)."""
+    items = list(definition.scale_items)
+    required_items = [k for k in items if definition.questions[k].get("required", True)]
+    require_columns(header, ["counter", "submitted_at", *required_items])
+    known = {"counter", "submitted_at", "weight", "psu", "comment", *items}
+    unknown = [h for h in header if h and h not in known]
+    if unknown:
+        raise TableError(_("Unknown column(s): %(cols)s", cols=", ".join(unknown)))
+    counters = {c.code: c for c in session.scalars(select(Counter))}
+    maxima = {k: max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
+              for k in items}
+    problems: list[tuple[int, str]] = []
+    _reject_extra_cells(rows, problems)
+    values = []
+    for row in rows:
+        c = row.cells
+        mistakes = []
+        counter = counters.get(c["counter"])
+        if counter is None:
+            mistakes.append(_("counter %(c)s is not a known counter code", c=c["counter"] or "''"))
+        elif counter.questionnaire_slug != definition.slug:
+            mistakes.append(_("counter %(c)s uses questionnaire %(q)s, not %(d)s",
+                              c=c["counter"], q=counter.questionnaire_slug, d=definition.slug))
+        moment = None
+        try:
+            moment = parse_moment(c["submitted_at"])
+        except ValueError:
+            mistakes.append(_("submitted_at '%(v)s' is not an ISO 8601 date or date-time "
+                              "(e.g. 2026-03-31 or 2026-03-31T09:30)", v=c["submitted_at"]))
+        scores = {}
+        for key in items:
+            raw = c.get(key, "")
+            if raw == "":
+                scores[key] = None
+            elif raw.isdigit() and 1 <= int(raw) <= maxima[key]:
+                scores[key] = int(raw)
+            else:
+                mistakes.append(_("%(k)s is '%(v)s': it must be a whole number from 1 to %(m)d, "
+                                  "or empty", k=key, v=raw, m=maxima[key]))
+        weight = 1.0
+        if c.get("weight"):
+            try:
+                weight = float(c["weight"])
+                if not (weight > 0 and math.isfinite(weight)):
+                    raise ValueError
+            except ValueError:
+                mistakes.append(_("weight '%(v)s' must be a number greater than 0", v=c["weight"]))
+        psu = c.get("psu") or None
+        if psu and len(psu) > 60:
+            mistakes.append(_("psu is longer than 60 characters"))
+        comment = c.get("comment") or None
+        if comment and len(comment) > COMMENT_LIMIT:
+            mistakes.append(_("the comment is longer than %(n)d characters", n=COMMENT_LIMIT))
+        if mistakes:
+            problems += [(row.number, m) for m in mistakes]
+            continue
+        values.append({
+            "counter_id": counter.id, "agency_id": counter.agency_id, "submitted_at": moment,
+            "local_day": vietnam_day(moment), "locale": "vi", "channel": Channel.IMPORT,
+            "weight": weight, "psu": psu, "status": "valid",
+            "scores": definition.encode_scores(scores), "details": {}, "comment": comment,
+        })
+    return values, problems
+
+
+def import_paper_forms(
+    session: Session, header: list[str], rows: list[Row], definition: Definition
+) -> int:
+    """Store every paper form of the file, or none; return how many were stored."""
+    values, problems = check_paper_forms(session, header, rows, definition)
+    if problems:
+        raise ImportRejected(problems)
+    if not values:
+        raise TableError(_("The file has a header but no forms."))
+    version_id = ensure_version(session, definition).id
+    for value in values:
+        value["questionnaire_id"] = version_id
+    # One transaction: with an error half-way (a full disk, a lost connection) nothing stays.
+    with session.begin_nested() if session.in_transaction() else session.begin():
+        session.execute(insert(Response), values)
+    session.commit()
+    return len(values)

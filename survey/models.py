@@ -1,0 +1,196 @@
+"""The data model: agencies, counters, questionnaires, responses and staff."""
+
+import enum
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import Base
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC, without tzinfo (every stored time is UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class AgencyLevel(enum.StrEnum):
+    """Where an agency sits in the administrative tree."""
+
+    PROVINCE = "province"
+    DEPARTMENT = "department"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class Channel(enum.StrEnum):
+    """How a response reached the platform."""
+
+    QR = "qr"
+    RECEIPT = "receipt"
+    IMPORT = "import"
+
+
+class ResponseStatus(enum.StrEnum):
+    """Whether a response counts in the indices."""
+
+    VALID = "valid"
+    FLAGGED = "flagged"
+    EXCLUDED = "excluded"
+
+
+class Agency(Base):
+    """A province, department, district or commune that runs one-stop counters."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+
+    parent: Mapped["Agency | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Agency"]] = relationship(back_populates="parent", order_by="Agency.code")
+    counters: Mapped[list["Counter"]] = relationship(back_populates="agency", order_by="Counter.code")
+
+    def name(self, locale: str) -> str:
+        """Return the agency's name in `locale`, Vietnamese when no English name is known."""
+        return self.name_en if locale == "en" and self.name_en else self.name_vi
+
+
+class Questionnaire(Base):
+    """One version of a questionnaire definition; a version with responses never changes."""
+
+    __tablename__ = "questionnaires"
+    __table_args__ = (
+        UniqueConstraint("slug", "version"),
+        UniqueConstraint("slug", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # The whole definition as loaded, so that old responses can always be read with their items.
+    definition: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Counter(Base):
+    """A service counter of an agency, reached through the QR code on its poster."""
+
+    __tablename__ = "counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    questionnaire_slug: Mapped[str] = mapped_column(String(60), default="sipas-service")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    agency: Mapped[Agency] = relationship(back_populates="counters")
+
+
+class ReplacedToken(Base):
+    """A counter's former QR token, kept so that an old poster says it has been replaced."""
+
+    __tablename__ = "replaced_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Response(Base):
+    """One completed questionnaire.
+
+    The scale answers are kept as one character per scale item, in the order of the questionnaire
+    version's `scale_items` ("1"-"9" the answer, "0" missing / does not apply): the index
+    computation reads a million of them as a single numpy buffer instead of sixteen million rows.
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint("weight > 0", name="weight_positive"),
+        Index("ix_responses_questionnaire_day", "questionnaire_id", "local_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The calendar day in Vietnam's time (YYYYMMDD), for grouping by day, month and quarter.
+    local_day: Mapped[int] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.QR)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    psu: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(10), default=ResponseStatus.VALID)
+    scores: Mapped[str] = mapped_column(String(60))
+    # Answers that are not on a scale (demographics), by question key.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    # The one-time nonce of the rendered form: a second submission of the same form is refused.
+    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A keyed hash of the dossier code of a receipt link (never the code itself).
+    dossier_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    counter: Mapped[Counter] = relationship()
+    agency: Mapped[Agency] = relationship()
+    questionnaire: Mapped[Questionnaire] = relationship()
+
+
+class User(UserMixin, Base):
+    """A member of staff: admin, manager of an agency, or evaluator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    agency: Mapped[Agency | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        """Tell Flask-Login whether the account may sign in."""
+        return self.active
+
+
+class AuditEntry(Base):
+    """A change made by a member of staff: who, what, when, before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(120))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    user: Mapped[User | None] = relationship()

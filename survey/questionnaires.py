@@ -1,0 +1,227 @@
+"""Questionnaires as data: load the files in questionnaires/, check them, and describe their items.
+
+A file is YAML (or JSON, which is YAML too). It is checked against `FILE_SCHEMA` and then for
+the rules a schema cannot say (unique keys, known scales); a bad file raises `QuestionnaireError`
+naming the file, the field and what is wrong, which stops start-up.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from survey.question_types import QUESTION_TYPES
+
+LOCALES = ("vi", "en")
+
+_TEXT = {
+    "type": "object",
+    "required": list(LOCALES),
+    "properties": {loc: {"type": "string", "minLength": 1} for loc in LOCALES},
+    "additionalProperties": False,
+}
+_OPTION = {
+    "type": "object",
+    "required": ["value", *LOCALES],
+    "properties": {
+        "value": {"type": ["integer", "string"]},
+        **{loc: {"type": "string", "minLength": 1} for loc in LOCALES},
+    },
+    "additionalProperties": False,
+}
+_KEY = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,39}$"}
+
+FILE_SCHEMA = {
+    "type": "object",
+    "required": ["slug", "title", "sections"],
+    "additionalProperties": False,
+    "properties": {
+        "slug": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,59}$"},
+        "title": _TEXT,
+        "intro": _TEXT,
+        "scales": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["satisfied_min", "options"],
+                "additionalProperties": False,
+                "properties": {
+                    "satisfied_min": {"type": "integer", "minimum": 1, "maximum": 9},
+                    "options": {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": 9,
+                        "items": {**_OPTION, "properties": {
+                            **_OPTION["properties"],
+                            "value": {"type": "integer", "minimum": 1, "maximum": 9},
+                        }},
+                    },
+                    "not_applicable": _TEXT,
+                },
+            },
+        },
+        "sections": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["key", "title", "questions"],
+                "additionalProperties": False,
+                "properties": {
+                    "key": _KEY,
+                    "element": {"type": "boolean"},
+                    "title": _TEXT,
+                    "questions": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["key", "type", "text"],
+                            "properties": {
+                                "key": _KEY,
+                                "type": {"enum": sorted(QUESTION_TYPES)},
+                                "text": _TEXT,
+                                "required": {"type": "boolean"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file that cannot be used, with the file, the field and the reason."""
+
+    def __init__(self, source: str, where: str, problem: str):
+        super().__init__(f"{source}: {where}: {problem}")
+        self.source, self.where, self.problem = source, where, problem
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A checked questionnaire definition and what the rest of the platform needs from it."""
+
+    slug: str
+    data: dict
+    content_hash: str
+    # Scale questions in file order: the layout of a response's `scores` string.
+    scale_items: tuple[str, ...]
+    # Element key -> its criteria, for the index formulas.
+    elements: dict[str, tuple[str, ...]]
+    # Scale item -> the lowest value that counts as satisfied.
+    satisfied_min: dict[str, int]
+    questions: dict[str, dict] = field(repr=False)
+
+    def text(self, value: dict, locale: str) -> str:
+        """Return a {vi, en} text in `locale`."""
+        return value.get(locale) or value["vi"]
+
+    def title(self, locale: str) -> str:
+        """Return the questionnaire's title in `locale`."""
+        return self.text(self.data["title"], locale)
+
+    def scale_of(self, question: dict) -> dict:
+        """Return the scale a scale question answers on."""
+        return self.data["scales"][question["scale"]]
+
+    def encode_scores(self, answers: dict[str, int | None]) -> str:
+        """Encode scale answers as one digit per scale item ("0" for missing)."""
+        return "".join(str(answers.get(key) or 0) for key in self.scale_items)
+
+    def decode_scores(self, scores: str) -> dict[str, int | None]:
+        """Decode a `scores` string back into item key -> value (None for missing)."""
+        return {key: (int(ch) or None) for key, ch in zip(self.scale_items, scores, strict=True)}
+
+
+def _where(path) -> str:
+    where = ""
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    return where or "(the whole file)"
+
+
+def check(data: object, source: str) -> Definition:
+    """Check a parsed questionnaire file and return its definition, or raise QuestionnaireError."""
+    validator = jsonschema.Draft202012Validator(FILE_SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        raise QuestionnaireError(source, _where(first.absolute_path), first.message)
+    scales = data.get("scales", {})
+    questions: dict[str, dict] = {}
+    elements: dict[str, tuple[str, ...]] = {}
+    scale_items: list[str] = []
+    satisfied_min: dict[str, int] = {}
+    seen_sections: set[str] = set()
+    for s_index, section in enumerate(data["sections"]):
+        where_section = f"sections[{s_index}]"
+        if section["key"] in seen_sections:
+            raise QuestionnaireError(source, f"{where_section}.key", f"'{section['key']}' twice")
+        seen_sections.add(section["key"])
+        element_items = []
+        for q_index, question in enumerate(section["questions"]):
+            where = f"{where_section}.questions[{q_index}]"
+            key = question["key"]
+            if key in questions:
+                raise QuestionnaireError(source, f"{where}.key", f"item key '{key}' used twice")
+            qtype = QUESTION_TYPES[question["type"]]
+            problem = qtype.check(question, scales)
+            if problem:
+                raise QuestionnaireError(source, where + problem[0], problem[1])
+            questions[key] = question
+            if qtype.scored:
+                scale_items.append(key)
+                satisfied_min[key] = scales[question["scale"]]["satisfied_min"]
+                element_items.append(key)
+        if section.get("element"):
+            if not element_items:
+                raise QuestionnaireError(source, where_section, "an element needs scale questions")
+            elements[section["key"]] = tuple(element_items)
+    if len(scale_items) > 60:
+        raise QuestionnaireError(source, "sections", "at most 60 scale questions")
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return Definition(
+        slug=data["slug"],
+        data=data,
+        content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        scale_items=tuple(scale_items),
+        elements=elements,
+        satisfied_min=satisfied_min,
+        questions=questions,
+    )
+
+
+def load_file(path: Path) -> Definition:
+    """Load and check one questionnaire file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireError(path.name, "(the whole file)", f"not UTF-8 text: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(the whole file)"
+        raise QuestionnaireError(path.name, where, f"not valid YAML: {exc}") from exc
+    definition = check(data, path.name)
+    if definition.slug != path.stem:
+        raise QuestionnaireError(
+            path.name, "slug", f"'{definition.slug}' differs from the file name '{path.stem}'"
+        )
+    return definition
+
+
+def load_directory(directory: Path) -> dict[str, Definition]:
+    """Load every questionnaire file in `directory`, keyed by slug."""
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob("*.json")])
+    definitions = {}
+    for path in files:
+        definition = load_file(path)
+        definitions[definition.slug] = definition
+    if not definitions:
+        raise QuestionnaireError(str(directory), "(folder)", "no questionnaire file found")
+    return definitions

@@ -1,0 +1,48 @@
+"""Questionnaire versions in the database: a new content hash makes a new version."""
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from survey.models import Questionnaire
+from survey.questionnaires import Definition
+
+
+def questionnaire_version_id(session: Session, definition: Definition) -> int:
+    """Return the id of the stored version of `definition`, storing it as a new version if needed."""
+    cache = current_app.extensions.setdefault("questionnaire_version_ids", {})
+    key = (str(session.get_bind().url), definition.content_hash)
+    if key not in cache:
+        cache[key] = ensure_version(session, definition).id
+    return cache[key]
+
+
+def ensure_version(session: Session, definition: Definition) -> Questionnaire:
+    """Return the version row of `definition`, creating it (version = last + 1) when new."""
+    for _attempt in range(3):
+        row = session.scalar(
+            select(Questionnaire).where(
+                Questionnaire.slug == definition.slug,
+                Questionnaire.content_hash == definition.content_hash,
+            )
+        )
+        if row is not None:
+            return row
+        last = session.scalar(
+            select(func.max(Questionnaire.version)).where(Questionnaire.slug == definition.slug)
+        )
+        row = Questionnaire(
+            slug=definition.slug,
+            version=(last or 0) + 1,
+            content_hash=definition.content_hash,
+            definition=definition.data,
+        )
+        session.add(row)
+        try:
+            session.commit()
+            return row
+        except IntegrityError:
+            # Another worker stored the same version at the same moment: read theirs.
+            session.rollback()
+    raise RuntimeError(f"could not store a version of questionnaire {definition.slug}")
