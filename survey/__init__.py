@@ -30,9 +30,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["questionnaires"] = load_directory(Path(app.config["QUESTIONNAIRE_DIR"]))
 
     db.init_app(app)
+    # The limiter first: a flood of posts is refused before any other work (CSRF, forms) is done.
+    limiter.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    limiter.init_app(app)
     login_manager.init_app(app)
 
     from flask_babel import get_locale

@@ -2,12 +2,20 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, TextAreaField
+from wtforms import Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from survey.questionnaires import Definition
 
 NOT_APPLICABLE = "0"
+
+
+class AnswerField(StringField):
+    """One answer out of `options` [(value, label)], shown as radio buttons by the template."""
+
+    def __init__(self, label, options, **kwargs):
+        super().__init__(label, **kwargs)
+        self.options = options
 
 
 class OneOf:
@@ -57,10 +65,8 @@ def build_form_class(definition: Definition, locale: str) -> type[FlaskForm]:
                 if required
                 else [Optional()]
             )
-            # validate_choice off: our OneOf says what is wrong in the citizen's language.
-            field = RadioField(
-                label, choices=choices, validators=[*first, OneOf(c[0] for c in choices)],
-                validate_choice=False,
+            field = AnswerField(
+                label, options=choices, validators=[*first, OneOf(c[0] for c in choices)]
             )
         setattr(SurveyForm, question["key"], field)
     return SurveyForm

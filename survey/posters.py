@@ -11,7 +11,7 @@ resolution and much faster than placing a bitmap on every page.
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from io import BytesIO
@@ -87,7 +87,8 @@ class _Layout:
     note: _TextStyle
     footer: _TextStyle
     bottom_band: float
-    qr_max: float  # widest the QR symbol (without quiet zone) is drawn
+    qr_min: float  # narrowest the QR symbol (without quiet zone) may come out
+    qr_max: float  # widest it is drawn
 
 
 LAYOUTS = {
@@ -107,6 +108,7 @@ LAYOUTS = {
         note=_TextStyle(REGULAR, 11, 11, 1, GREY),
         footer=_TextStyle(REGULAR, 10, 8, 2, GREY),
         bottom_band=4 * mm,
+        qr_min=80 * mm,
         qr_max=120 * mm,
     ),
     "a6": _Layout(
@@ -124,6 +126,7 @@ LAYOUTS = {
         note=_TextStyle(REGULAR, 6.5, 6.5, 1, GREY),
         footer=_TextStyle(REGULAR, 6, 5.5, 2, GREY),
         bottom_band=2 * mm,
+        qr_min=60 * mm,
         qr_max=90 * mm,
     ),
 }
@@ -149,7 +152,9 @@ def render_posters(
         raise ValueError(f"unknown poster size {size!r}; use one of {sorted(LAYOUTS)}")
     register_fonts()
     buffer = BytesIO()
-    canvas = Canvas(buffer, pagesize=layout.page, pageCompression=1)
+    # The initial font is one of ours: reportlab's default, Helvetica, would be named in
+    # every page (unembedded) even though no text uses it.
+    canvas = Canvas(buffer, pagesize=layout.page, pageCompression=1, initialFontName=REGULAR)
     canvas.setTitle("Mã QR khảo sát mức độ hài lòng")
     canvas.setCreator("sipas-counter-survey")
     pages = 0
@@ -186,74 +191,6 @@ def _normalised(poster: PosterInfo) -> PosterInfo:
     )
 
 
-def _draw_poster(canvas: Canvas, layout: _Layout, poster: PosterInfo) -> None:
-    """Draw one poster on the current page: text from the top and bottom, QR in between."""
-    page_width, page_height = layout.page
-    width = page_width - 2 * layout.margin
-
-    agency = _fit(poster.agency_name, layout.agency, width)
-    band_bottom = page_height - 2 * layout.band_pad - agency.height
-    canvas.setFillColor(NAVY)
-    canvas.rect(0, band_bottom, page_width, page_height - band_bottom, stroke=0, fill=1)
-    _draw_block(canvas, agency, page_width / 2, page_height - layout.band_pad)
-
-    top_blocks = [
-        _fit(poster.counter_name, layout.counter, width),
-        _fit(layout.cta_text, layout.cta, width),
-        _fit(CALL_TO_ACTION_EN, layout.english, width),
-    ]
-    y = band_bottom
-    for block, gap in zip(top_blocks, [layout.gap, layout.gap, layout.gap / 3], strict=True):
-        y = _draw_block(canvas, block, page_width / 2, y - gap)
-    qr_top = y
-
-    # The lower part is stacked upwards from the foot of the page.
-    canvas.setFillColor(NAVY)
-    canvas.rect(0, 0, page_width, layout.bottom_band, stroke=0, fill=1)
-    bottom_blocks = [
-        (_fit(f"In ngày {poster.printed_on:%d/%m/%Y}", layout.footer, width), 0),
-        (_fit(poster.questionnaire_name, layout.footer, width), layout.gap),
-        (_fit(ANONYMOUS_NOTE, layout.note, width), 0),
-        (_fit_one_line(poster.short_url, layout.url, width), 0),
-        (_fit(URL_LABEL, layout.url_label, width), 0),
-    ]
-    y = layout.bottom_band + layout.margin / 2
-    for block, gap_above in bottom_blocks:
-        y += block.height
-        _draw_block(canvas, block, page_width / 2, y)
-        y += gap_above
-    qr_bottom = y
-
-    _draw_qr(canvas, layout, qr_matrix(poster.url), qr_top, qr_bottom)
-
-
-def _draw_qr(
-    canvas: Canvas, layout: _Layout, matrix: list[list[bool]], top: float, bottom: float
-) -> None:
-    """Draw the QR symbol as large as fits between `top` and `bottom`, centred, quiet zone kept."""
-    page_width = layout.page[0]
-    modules = len(matrix)
-    module = min(
-        (top - bottom) / (modules + 2 * QUIET_ZONE),  # quiet zone clear of the text
-        (page_width - 2 * layout.margin) / modules,  # symbol within the text margins
-        page_width / (modules + 2 * QUIET_ZONE),  # quiet zone may use the page margin
-        layout.qr_max / modules,
-    )
-    side = modules * module
-    x = (page_width - side) / 2
-    y = (top + bottom) / 2 + side / 2  # top edge of the symbol
-    canvas.saveState()
-    # Work in module units with y pointing down, so every rectangle has small integer
-    # coordinates: quicker to write and to compress than fractional points.
-    canvas.transform(module, 0, 0, -module, x, y)
-    path = canvas.beginPath()
-    for row, column, length in dark_runs(matrix):
-        path.rect(column, row, length, 1)
-    canvas.setFillColor(INK)
-    canvas.drawPath(path, stroke=0, fill=1)
-    canvas.restoreState()
-
-
 @dataclass(frozen=True)
 class _Block:
     """Lines of text fitted to the width, with the size and style they are set in."""
@@ -266,6 +203,128 @@ class _Block:
     def height(self) -> float:
         """Return the height the block takes on the page."""
         return len(self.lines) * self.style.leading * self.size
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The fitted text of one page; each block above or below the QR has its gap above it."""
+
+    agency: _Block
+    above: list[tuple[float, _Block]]
+    below: list[tuple[float, _Block]]
+
+
+def _draw_poster(canvas: Canvas, layout: _Layout, poster: PosterInfo) -> None:
+    """Draw one poster on the current page: text at the top and foot, the QR code between."""
+    matrix = qr_matrix(poster.url)
+    plan = _plan(layout, poster)
+    if _qr_width(layout, plan, len(matrix)) < layout.qr_min:
+        # Only very long names get here: set all the text at its smallest size so the
+        # code keeps the width promised for scanning.
+        layout = _compact(layout)
+        plan = _plan(layout, poster)
+    page_width, page_height = layout.page
+    centre = page_width / 2
+
+    band_bottom = page_height - _band_height(layout, plan)
+    canvas.setFillColor(NAVY)
+    canvas.rect(0, band_bottom, page_width, page_height - band_bottom, stroke=0, fill=1)
+    canvas.rect(0, 0, page_width, layout.bottom_band, stroke=0, fill=1)
+    _draw_block(canvas, plan.agency, centre, page_height - layout.band_pad)
+
+    y = band_bottom
+    for gap, block in plan.above:
+        y = _draw_block(canvas, block, centre, y - gap)
+    qr_top = y
+    qr_bottom = y = _foot_height(layout, plan)
+    for gap, block in plan.below:
+        y = _draw_block(canvas, block, centre, y - gap)
+
+    _draw_qr(canvas, layout, matrix, qr_top, qr_bottom)
+
+
+def _plan(layout: _Layout, poster: PosterInfo) -> _Plan:
+    """Fit every text of `poster` to the page width of `layout`."""
+    width = layout.page[0] - 2 * layout.margin
+    return _Plan(
+        agency=_fit(poster.agency_name, layout.agency, width),
+        above=[
+            (layout.gap, _fit(poster.counter_name, layout.counter, width)),
+            (layout.gap, _fit(layout.cta_text, layout.cta, width)),
+            (layout.gap / 3, _fit(CALL_TO_ACTION_EN, layout.english, width)),
+        ],
+        below=[
+            (0, _fit(URL_LABEL, layout.url_label, width)),
+            (0, _fit_one_line(poster.short_url, layout.url, width)),
+            (0, _fit(ANONYMOUS_NOTE, layout.note, width)),
+            (layout.gap, _fit(poster.questionnaire_name, layout.footer, width)),
+            (0, _fit(f"In ngày {poster.printed_on:%d/%m/%Y}", layout.footer, width)),
+        ],
+    )
+
+
+def _compact(layout: _Layout) -> _Layout:
+    """Return `layout` with every text style at its minimum size."""
+    names = ("agency", "counter", "cta", "english", "url_label", "note", "footer")
+    smallest = {}
+    for name in names:
+        style = getattr(layout, name)
+        smallest[name] = replace(style, size=style.min_size)
+    return replace(layout, **smallest)
+
+
+def _band_height(layout: _Layout, plan: _Plan) -> float:
+    """Return the height of the coloured band at the top, which holds the agency name."""
+    return 2 * layout.band_pad + plan.agency.height
+
+
+def _foot_height(layout: _Layout, plan: _Plan) -> float:
+    """Return the height taken at the foot of the page, up to the top of the blocks below the QR."""
+    blocks = sum(gap + block.height for gap, block in plan.below)
+    return layout.bottom_band + layout.margin / 2 + blocks
+
+
+def _qr_area(layout: _Layout, plan: _Plan) -> tuple[float, float]:
+    """Return the top and bottom y of the space left for the QR code and its quiet zone."""
+    top = layout.page[1] - _band_height(layout, plan)
+    top -= sum(gap + block.height for gap, block in plan.above)
+    return top, _foot_height(layout, plan)
+
+
+def _module_size(layout: _Layout, modules: int, top: float, bottom: float) -> float:
+    """Return the size of one QR module so the code is as large as fits, quiet zone kept."""
+    page_width = layout.page[0]
+    return min(
+        (top - bottom) / (modules + 2 * QUIET_ZONE),  # quiet zone clear of the text
+        (page_width - 2 * layout.margin) / modules,  # symbol within the text margins
+        page_width / (modules + 2 * QUIET_ZONE),  # quiet zone may use the page margin
+        layout.qr_max / modules,
+    )
+
+
+def _qr_width(layout: _Layout, plan: _Plan, modules: int) -> float:
+    """Return how wide the QR symbol comes out with the text of `plan`."""
+    return modules * _module_size(layout, modules, *_qr_area(layout, plan))
+
+
+def _draw_qr(
+    canvas: Canvas, layout: _Layout, matrix: list[list[bool]], top: float, bottom: float
+) -> None:
+    """Draw the QR symbol centred between `top` and `bottom`, as large as fits."""
+    module = _module_size(layout, len(matrix), top, bottom)
+    side = len(matrix) * module
+    x = (layout.page[0] - side) / 2
+    y = (top + bottom) / 2 + side / 2  # top edge of the symbol
+    canvas.saveState()
+    # Work in module units with y pointing down, so every rectangle has small integer
+    # coordinates: quicker to write and to compress than fractional points.
+    canvas.transform(module, 0, 0, -module, x, y)
+    path = canvas.beginPath()
+    for row, column, length in dark_runs(matrix):
+        path.rect(column, row, length, 1)
+    canvas.setFillColor(INK)
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
 
 
 def _fit(text: str, style: _TextStyle, width: float) -> _Block:

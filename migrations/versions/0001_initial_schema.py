@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 05:52:45.956617
+Create Date: 2026-11-21 05:56:27.270617
 """
 
 from alembic import op
@@ -39,8 +39,8 @@ def upgrade() -> None:
     sa.Column('definition', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_questionnaires')),
-    sa.UniqueConstraint('slug', 'content_hash', name=op.f('uq_questionnaires_slug')),
-    sa.UniqueConstraint('slug', 'version', name=op.f('uq_questionnaires_slug'))
+    sa.UniqueConstraint('slug', 'content_hash', name=op.f('uq_questionnaires_slug_content_hash')),
+    sa.UniqueConstraint('slug', 'version', name=op.f('uq_questionnaires_slug_version'))
     )
     op.create_table('counters',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,127 @@
+"""Fixtures: an app on a fresh database per test (SQLite always, PostgreSQL when configured)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from survey import create_app, db
+from survey.db import make_engine
+from survey.migrate import upgrade
+from survey.models import Agency, Counter
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrate one SQLite file once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    """Rebuild the PostgreSQL test schema from the migrations once per run."""
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path, sqlite_template) -> str:
+    """Return the URL of an empty, migrated database."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_migrated")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )).scalar()
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """Return the configuration of the test app (tests may change it before `app` is built)."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "PUBLIC_BASE_URL": "http://survey.test",
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """Return an app on a fresh database."""
+    application = create_app(app_config)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """Return a test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Return a CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_agency(app):
+    """Return a function that stores an agency."""
+
+    def make(code="SO-TP", name_vi="Sở Tư pháp", level="department", parent=None) -> Agency:
+        with app.app_context():
+            session = db.session()
+            agency = Agency(code=code, name_vi=name_vi, name_en=f"{code} (en)", level=level,
+                            parent_id=parent.id if parent else None)
+            session.add(agency)
+            session.commit()
+            return agency
+
+    return make
+
+
+@pytest.fixture
+def make_counter(app, make_agency):
+    """Return a function that stores a counter (and an agency for it when none is given)."""
+    counter_number = iter(range(1, 10_000))
+
+    def make(agency=None, questionnaire="sipas-service", active=True, token=None) -> Counter:
+        agency = agency or make_agency(code=f"AG{next(counter_number)}")
+        n = next(counter_number)
+        with app.app_context():
+            session = db.session()
+            counter = Counter(code=f"C{n}", agency_id=agency.id, name=f"Quầy số {n}",
+                              token=token or f"tok{n:07d}", questionnaire_slug=questionnaire,
+                              active=active)
+            session.add(counter)
+            session.commit()
+            return counter
+
+    return make

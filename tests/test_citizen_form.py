@@ -1,0 +1,208 @@
+"""The citizen's form: rendering, validation, CSRF, the one-time nonce, tokens and languages."""
+
+import pytest
+from helpers import full_answers, hidden_fields
+from sqlalchemy import func, select
+
+from survey import db
+from survey.models import Channel, ReplacedToken, Response
+
+
+def count_responses(app) -> int:
+    with app.app_context():
+        return db.session().scalar(select(func.count()).select_from(Response))
+
+
+def open_form(client, token, lang=None):
+    response = client.get(f"/s/{token}" + (f"?lang={lang}" if lang else ""))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    return html, hidden_fields(html)
+
+
+def test_form_is_vietnamese_by_default_and_lists_every_criterion(client, make_counter):
+    counter = make_counter()
+    html, hidden = open_form(client, counter.token)
+    assert '<html lang="vi">' in html
+    assert "Nơi tiếp nhận và trả kết quả có biển chỉ dẫn rõ ràng, dễ tìm" in html
+    assert "Không áp dụng / không trả lời" in html
+    for key in full_answers():
+        assert f'name="{key}"' in html
+    assert hidden["csrf_token"] and hidden["nonce"]
+
+
+def test_form_has_no_third_party_requests_and_is_light(client, make_counter):
+    counter = make_counter()
+    html, _ = open_form(client, counter.token)
+    with client.get("/static/site.css") as reply:
+        css = reply.get_data()
+    assert "http://" not in html.replace("http://survey.test", "")
+    assert "https://" not in html
+    assert b"http" not in css and b"@import" not in css
+    assert len(html.encode()) + len(css) < 30 * 1024
+
+
+def test_valid_submission_is_stored_with_counter_agency_and_utc_time(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    answers = full_answers("5") | {"E2": "0", "E3": "0", "gender": "female", "comment": "Tốt"}
+    reply = client.post(f"/s/{counter.token}", data=hidden | answers)
+    assert reply.status_code == 303
+    assert reply.headers["Location"].endswith(f"/s/{counter.token}/thanks")
+    with app.app_context():
+        stored = db.session().scalars(select(Response)).one()
+        assert stored.counter_id == counter.id and stored.agency_id == counter.agency_id
+        assert stored.channel == Channel.QR and stored.status == "valid" and stored.locale == "vi"
+        assert stored.scores == "5" * 14 + "00" + "0"  # E2, E3 not applicable; OVERALL skipped
+        assert stored.details == {"gender": "female"} and stored.comment == "Tốt"
+        assert stored.nonce and stored.dossier_hash is None
+    thanks = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "Cảm ơn" in thanks
+
+
+def test_double_submit_stores_one_response(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    first = client.post(f"/s/{counter.token}", data=hidden | full_answers())
+    second = client.post(f"/s/{counter.token}", data=hidden | full_answers("1"))
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count_responses(app) == 1
+    # A fresh form is a new evaluation.
+    _, hidden = open_form(client, counter.token)
+    client.post(f"/s/{counter.token}", data=hidden | full_answers())
+    assert count_responses(app) == 2
+
+
+def test_missing_answer_keeps_every_answer_and_says_what_is_wrong(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    answers = full_answers("2")
+    del answers["C2"]
+    answers["comment"] = "Chờ lâu"
+    reply = client.post(f"/s/{counter.token}", data=hidden | answers)
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert 'id="e-C2">Vui lòng chọn một câu trả lời cho câu hỏi này.' in html
+    assert html.count(' value="2" checked') == 15
+    assert "Chờ lâu" in html
+    assert count_responses(app) == 0
+
+
+def test_out_of_range_value_is_refused_in_english_when_chosen(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token, lang="en")
+    reply = client.post(f"/s/{counter.token}", data=hidden | full_answers() | {"A1": "7"})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 422
+    assert '<html lang="en">' in html
+    assert 'id="e-A1">This answer is not one of the choices. Please choose again.' in html
+    assert count_responses(app) == 0
+
+
+def test_comment_longer_than_limit_is_refused(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    reply = client.post(f"/s/{counter.token}", data=hidden | full_answers() | {"comment": "x" * 1001})
+    assert reply.status_code == 422
+    assert 'id="e-comment"' in reply.get_data(as_text=True)
+    assert count_responses(app) == 0
+
+
+def test_post_without_csrf_token_is_refused(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    reply = client.post(f"/s/{counter.token}", data={"nonce": hidden["nonce"]} | full_answers())
+    assert reply.status_code == 400
+    assert count_responses(app) == 0
+
+
+def test_forged_nonce_is_not_stored_and_answers_are_kept(app, client, make_counter):
+    counter = make_counter()
+    other = make_counter()
+    _, hidden = open_form(client, counter.token)
+    _, other_hidden = open_form(client, other.token)
+    for bad in ("made-up", other_hidden["nonce"]):
+        reply = client.post(f"/s/{counter.token}", data=hidden | {"nonce": bad} | full_answers("3"))
+        html = reply.get_data(as_text=True)
+        assert reply.status_code == 422
+        assert "Phiếu đã hết hạn" in html
+        assert html.count(' value="3" checked') == 16
+    assert count_responses(app) == 0
+
+
+def test_quick_form_has_three_levels_and_no_not_applicable(app, client, make_counter):
+    counter = make_counter(questionnaire="counter-quick")
+    html, hidden = open_form(client, counter.token)
+    assert "Mức độ thuận tiện khi giải quyết hồ sơ" in html
+    assert "Không áp dụng" not in html
+    assert client.post(f"/s/{counter.token}", data=hidden | {"Q1": "0", "Q2": "3"}).status_code == 422
+    assert client.post(f"/s/{counter.token}", data=hidden | {"Q1": "1", "Q2": "3"}).status_code == 303
+    with app.app_context():
+        assert db.session().scalars(select(Response.scores)).one() == "13"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_unknown_token_gives_a_404_saying_the_code_is_not_valid(client, lang):
+    reply = client.get(f"/s/nosuchcode?lang={lang}")
+    assert reply.status_code == 404
+    expected = {"vi": "Mã khảo sát này không còn hiệu lực", "en": "This survey code is no longer valid"}
+    assert expected[lang] in reply.get_data(as_text=True)
+
+
+def test_retired_counter_gives_404_and_refuses_posts(app, client, make_counter):
+    counter = make_counter(active=False)
+    _, hidden = open_form(client, make_counter().token)  # a genuine CSRF token of this session
+    assert client.get(f"/s/{counter.token}").status_code == 404
+    assert client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code == 404
+    assert count_responses(app) == 0
+
+
+def test_replaced_token_says_scan_the_new_poster(app, client, make_counter):
+    counter = make_counter()
+    with app.app_context():
+        db.session().add(ReplacedToken(token="oldposter1", counter_id=counter.id))
+        db.session().commit()
+    reply = client.get("/s/oldposter1")
+    assert reply.status_code == 410
+    assert "Áp phích này đã được thay thế" in reply.get_data(as_text=True)
+
+
+def test_language_switch_is_remembered_in_the_session(client, make_counter):
+    counter = make_counter()
+    html, _ = open_form(client, counter.token, lang="en")
+    assert "Clear signs and directions to the counter" in html
+    assert 'href="?lang=vi"' in html
+    html, _ = open_form(client, counter.token)
+    assert '<html lang="en">' in html
+    html, _ = open_form(client, counter.token, lang="vi")
+    assert '<html lang="vi">' in html
+
+
+def test_labels_wrap_inputs_and_questions_are_fieldsets(client, make_counter):
+    counter = make_counter()
+    html, _ = open_form(client, counter.token)
+    assert html.count("<fieldset") == 16 + 1 + 3 + 1
+    assert html.count("<legend>") == html.count("<fieldset")
+    assert html.count('<label><input type="radio"') + html.count('<label class="na"><input') == (
+        html.count('type="radio"')
+    )
+
+
+def test_submissions_are_rate_limited(app_config, make_counter):
+    from survey import create_app
+
+    counter = make_counter()
+    app_config |= {"RATELIMIT_ENABLED": True, "SUBMIT_RATE_LIMIT": "3 per minute"}
+    limited = create_app(app_config)
+    client = limited.test_client()
+    codes = []
+    for _ in range(5):
+        _, hidden = open_form(client, counter.token)
+        codes.append(client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code)
+    assert codes == [303, 303, 303, 429, 429]
+    _, hidden = open_form(client, counter.token)
+    refused = client.post(f"/s/{counter.token}", data=hidden | full_answers())
+    assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
+    assert count_responses(limited) == 3
+    limited.extensions["db_engine"].dispose()
