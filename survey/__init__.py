@@ -40,10 +40,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from survey import citizen, cli, errors, pages
+    from survey import api, citizen, cli, console, errors, pages, results
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(citizen.bp)
+    app.register_blueprint(console.bp)
+    app.register_blueprint(results.bp)
+    # The API authenticates each call with a bearer token, not a browser session: no CSRF.
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

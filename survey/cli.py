@@ -115,5 +115,9 @@ def responses_import(file: Path, slug: str):
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    from survey import cli_indices, cli_staff
+
     for command in (init_db_command, demo_command, agencies, counters, responses):
         app.cli.add_command(command)
+    cli_staff.register(app)
+    cli_indices.register(app)
