@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from survey import db
@@ -28,6 +29,7 @@ def _fail_import(error: Exception) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the database to the newest migration (safe to run again)."""
     upgrade(db.engine())
@@ -35,6 +37,7 @@ def init_db_command():
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the demo province is loaded.")
 def demo_command(if_empty: bool):
     """Load the demo province with a year of synthetic answers."""
@@ -48,9 +51,9 @@ def demo_command(if_empty: bool):
     click.echo(f"Demo province loaded with {count} responses.")
 
 
-agencies = click.Group("agencies", help="Agencies (cơ quan, đơn vị).")
-counters = click.Group("counters", help="Service counters and their survey links.")
-responses = click.Group("responses", help="Responses (paper forms).")
+agencies = AppGroup("agencies", help="Agencies (cơ quan, đơn vị).")
+counters = AppGroup("counters", help="Service counters and their survey links.")
+responses = AppGroup("responses", help="Responses (paper forms).")
 
 
 @agencies.command("import")

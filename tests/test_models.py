@@ -1,0 +1,88 @@
+"""The data model: agency tree, questionnaire versions, responses and their constraints."""
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from survey import db
+from survey.models import Agency, Questionnaire, Response
+from survey.responses import Submission, store_submission
+from survey.versions import ensure_version
+
+
+def test_agency_tree_and_names(app, make_agency):
+    province = make_agency(code="KG", name_vi="Tỉnh Kiên Giang", level="province")
+    district = make_agency(code="KG-RG", name_vi="UBND thành phố Rạch Giá", level="district",
+                           parent=province)
+    make_agency(code="KG-RG-VT", name_vi="UBND phường Vĩnh Thanh", level="commune", parent=district)
+    with app.app_context():
+        root = db.session().scalar(select(Agency).where(Agency.code == "KG"))
+        assert [c.code for c in root.children] == ["KG-RG"]
+        assert [c.code for c in root.children[0].children] == ["KG-RG-VT"]
+        assert root.children[0].children[0].parent.parent.code == "KG"
+        assert root.name("vi") == "Tỉnh Kiên Giang" and root.name("en") == "KG (en)"
+
+
+def test_edited_questionnaire_becomes_a_new_version_and_the_old_one_stays(app):
+    with app.app_context():
+        session = db.session()
+        definition = app.extensions["questionnaires"]["counter-quick"]
+        first = ensure_version(session, definition)
+        assert ensure_version(session, definition).id == first.id
+        edited = replace(definition, content_hash="0" * 64,
+                         data={**definition.data, "title": {"vi": "Mới", "en": "New"}})
+        second = ensure_version(session, edited)
+        assert (first.version, second.version) == (1, 2)
+        rows = session.scalars(select(Questionnaire).order_by(Questionnaire.version)).all()
+        assert [r.definition["title"]["vi"] for r in rows] == [
+            "Đánh giá nhanh việc giải quyết hồ sơ", "Mới"]
+
+
+def test_stored_time_is_utc_and_grouping_day_is_vietnam_time(app, make_counter):
+    counter = make_counter()
+    with app.app_context():
+        session = db.session()
+        definition = app.extensions["questionnaires"]["sipas-service"]
+        # 20:30 UTC on 31 March is 03:30 on 1 April in Vietnam.
+        response, created = store_submission(
+            session, counter, definition, Submission({"A1": 5}, {}, None, "vi", nonce="n1"),
+            submitted_at=datetime(2026, 3, 31, 20, 30),
+        )
+        assert created
+        assert response.submitted_at == datetime(2026, 3, 31, 20, 30)
+        assert response.local_day == 20260401
+
+
+def test_same_nonce_is_stored_once(app, make_counter):
+    counter = make_counter()
+    with app.app_context():
+        session = db.session()
+        definition = app.extensions["questionnaires"]["sipas-service"]
+        submission = Submission({"A1": 5}, {}, None, "vi", nonce="same")
+        first, created_first = store_submission(session, counter, definition, submission)
+        again, created_again = store_submission(session, counter, definition, submission)
+        assert created_first and not created_again and first.id == again.id
+        assert len(session.scalars(select(Response)).all()) == 1
+
+
+def test_database_refuses_duplicate_nonce_and_bad_weight(app, make_counter):
+    counter = make_counter()
+    with app.app_context():
+        session = db.session()
+        version = ensure_version(session, app.extensions["questionnaires"]["counter-quick"])
+
+        def row(**extra):
+            return Response(questionnaire_id=version.id, counter_id=counter.id,
+                            agency_id=counter.agency_id, local_day=20260101, scores="22",
+                            details={}, **extra)
+
+        session.add_all([row(nonce="x"), row(nonce="x")])
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        session.add(row(weight=0.0))
+        with pytest.raises(IntegrityError):
+            session.commit()

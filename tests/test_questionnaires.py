@@ -1,0 +1,109 @@
+"""Questionnaire files: the shipped ones, and bad files that must stop start-up with a clear error."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from survey import create_app
+from survey.questionnaires import QuestionnaireError, load_directory, load_file
+
+SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
+SIPAS_KEYS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3",
+              "D1", "D2", "D3", "E1", "E2", "E3"]
+
+
+def test_sipas_service_has_sixteen_criteria_in_five_elements():
+    definition = load_file(SHIPPED / "sipas-service.yaml")
+    assert definition.elements == {
+        "A": ("A1", "A2", "A3"), "B": ("B1", "B2", "B3", "B4"), "C": ("C1", "C2", "C3"),
+        "D": ("D1", "D2", "D3"), "E": ("E1", "E2", "E3"),
+    }
+    assert list(definition.scale_items) == [*SIPAS_KEYS, "OVERALL"]
+    assert set(definition.satisfied_min.values()) == {4}
+    scale = definition.data["scales"]["five"]
+    assert [o["vi"] for o in scale["options"]] == [
+        "Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"]
+    assert scale["not_applicable"]["vi"] == "Không áp dụng / không trả lời"
+    assert definition.questions["comment"]["max_length"] == 1000
+    for key in ("gender", "age_band", "occupation", "OVERALL", "comment"):
+        assert definition.questions[key]["required"] is False
+
+
+def test_counter_quick_counts_all_but_dissatisfied_as_satisfied():
+    definition = load_file(SHIPPED / "counter-quick.yaml")
+    assert definition.scale_items == ("Q1", "Q2")
+    options = definition.data["scales"]["three"]["options"]
+    assert [o["vi"] for o in options] == ["Không hài lòng", "Hài lòng", "Rất hài lòng"]
+    assert definition.satisfied_min == {"Q1": 2, "Q2": 2}
+
+
+def test_scores_round_trip_with_missing_answers():
+    definition = load_file(SHIPPED / "sipas-service.yaml")
+    answers = dict.fromkeys(definition.scale_items, 4) | {"E2": None, "OVERALL": None}
+    encoded = definition.encode_scores(answers)
+    assert len(encoded) == 17 and encoded[14] == "0"
+    assert definition.decode_scores(encoded) == answers
+
+
+def test_content_hash_changes_with_any_edit(tmp_path):
+    data = yaml.safe_load((SHIPPED / "counter-quick.yaml").read_text(encoding="utf-8"))
+    original = load_file(SHIPPED / "counter-quick.yaml")
+    data["sections"][0]["questions"][0]["text"]["en"] = "Was it convenient?"
+    edited = tmp_path / "counter-quick.yaml"
+    edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_file(edited).content_hash != original.content_hash
+
+
+def _write_bad(tmp_path, mutate) -> Path:
+    data = yaml.safe_load((SHIPPED / "counter-quick.yaml").read_text(encoding="utf-8"))
+    mutate(data)
+    path = tmp_path / "counter-quick.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where", "problem"),
+    [
+        (lambda d: d.pop("title"), "(the whole file)", "'title' is a required property"),
+        (lambda d: d["title"].pop("en"), "title", "'en' is a required property"),
+        (lambda d: d["sections"][0]["questions"][1].update(key="Q1"),
+         "sections[0].questions[1].key", "item key 'Q1' used twice"),
+        (lambda d: d["sections"][0]["questions"][0].update(scale="five"),
+         "sections[0].questions[0].scale", "'five' is not a scale of this file (three)"),
+        (lambda d: d["sections"][0]["questions"][0].update(type="slider"),
+         "sections[0].questions[0].type", "'slider' is not one of"),
+        (lambda d: d["scales"]["three"]["options"][0].update(value=12),
+         "scales.three.options[0].value", "12 is greater than the maximum of 9"),
+        (lambda d: d["sections"][1]["questions"][0].update(max_length=0),
+         "sections[1].questions[0].max_length", "must be a whole number from 1 to 5000"),
+        (lambda d: d.update(slug="other-name"), "slug", "differs from the file name"),
+    ],
+)
+def test_bad_file_names_file_field_and_problem(tmp_path, mutate, where, problem):
+    path = _write_bad(tmp_path, mutate)
+    with pytest.raises(QuestionnaireError) as caught:
+        load_file(path)
+    assert caught.value.source == "counter-quick.yaml"
+    assert caught.value.where == where
+    assert problem in caught.value.problem
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("slug: broken\ntitle: {vi: a, en: b\n", encoding="utf-8")
+    with pytest.raises(QuestionnaireError) as caught:
+        load_file(path)
+    assert caught.value.source == "broken.yaml" and caught.value.where.startswith("line ")
+
+
+def test_bad_file_stops_start_up(tmp_path, app_config):
+    _write_bad(tmp_path, lambda d: d["sections"][0]["questions"][0].pop("text"))
+    with pytest.raises(QuestionnaireError, match=r"counter-quick.yaml: sections\[0\]\.questions\[0\]"):
+        create_app(app_config | {"QUESTIONNAIRE_DIR": str(tmp_path)})
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(QuestionnaireError, match="no questionnaire file"):
+        load_directory(tmp_path)
