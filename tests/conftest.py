@@ -125,3 +125,52 @@ def make_counter(app, make_agency):
             return counter
 
     return make
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the app on a real HTTP server in a background thread; yield its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Return Debian's Chromium driven by Playwright (skipped outside CI when it is missing)."""
+    from needs import need
+
+    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            # As root in a container Chromium needs --no-sandbox; the rest stop it calling out.
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path | None:
+    """Return the folder for screenshots when SCREENSHOT_DIR is set (to look at the pages)."""
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
