@@ -86,9 +86,14 @@ def pairwise_differences(
     significant (p_holm < alpha).
     """
     chosen = [
-        r for r in rows
-        if r["period"] == period and r["key"] == key and r["agency"] != "*"
-        and r["status"] != SUPPRESSED and r["se"] is not None and r["estimate"] is not None
+        r
+        for r in rows
+        if r["period"] == period
+        and r["key"] == key
+        and r["agency"] != "*"
+        and r["status"] != SUPPRESSED
+        and r["se"] is not None
+        and r["estimate"] is not None
     ]
     if len(chosen) < 2:
         return []
@@ -104,18 +109,20 @@ def pairwise_differences(
     adjusted[testable] = holm(p_value[testable])
     out = []
     for n in range(len(i)):
-        out.append({
-            "period": period,
-            "key": key,
-            "agency": chosen[i[n]]["agency"],
-            "other": chosen[j[n]]["agency"],
-            "difference": _none(diff[n]),
-            "se": _none(dse[n]),
-            "df": _none(ddf[n]),
-            "ci_low": _none(low[n]),
-            "ci_high": _none(high[n]),
-            "p_value": _none(p_value[n]),
-            "p_holm": _none(adjusted[n]),
-            "significant": bool(adjusted[n] < alpha) if testable[n] else None,
-        })
+        out.append(
+            {
+                "period": period,
+                "key": key,
+                "agency": chosen[i[n]]["agency"],
+                "other": chosen[j[n]]["agency"],
+                "difference": _none(diff[n]),
+                "se": _none(dse[n]),
+                "df": _none(ddf[n]),
+                "ci_low": _none(low[n]),
+                "ci_high": _none(high[n]),
+                "p_value": _none(p_value[n]),
+                "p_holm": _none(adjusted[n]),
+                "significant": bool(adjusted[n] < alpha) if testable[n] else None,
+            }
+        )
     return out

@@ -30,8 +30,12 @@ def coefficients(valid: np.ndarray, scheme: Scheme) -> np.ndarray:
         idx = [item[m] for m in members]
         count = answered[:, idx].sum(axis=1)
         present[:, e] = count > 0
-        share = np.divide(answered[:, idx], count[:, None], out=np.zeros((n_domains, len(idx))),
-                          where=count[:, None] > 0)
+        share = np.divide(
+            answered[:, idx],
+            count[:, None],
+            out=np.zeros((n_domains, len(idx))),
+            where=count[:, None] > 0,
+        )
         coef[:, idx, column[element]] = share
     if scheme.elements:
         n_present = present.sum(axis=1).astype(np.float64)

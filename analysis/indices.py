@@ -18,9 +18,28 @@ from analysis.status import SUPPRESSED, classify
 
 ALL = "*"
 FIELDS = (
-    "period", "agency", "level", "key", "estimate", "se", "ci_low", "ci_high", "mean_score",
-    "n", "psus", "df", "deff", "status", "reason", "rank_low", "rank_high", "change",
-    "change_ci_low", "change_ci_high", "change_significant", "method",
+    "period",
+    "agency",
+    "level",
+    "key",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "mean_score",
+    "n",
+    "psus",
+    "df",
+    "deff",
+    "status",
+    "reason",
+    "rank_low",
+    "rank_high",
+    "change",
+    "change_ci_low",
+    "change_ci_high",
+    "change_significant",
+    "method",
 )
 SNAP = 1e-12  # composites of all-0 or all-1 criteria come out 1 - 1e-16: report them as 0 / 100
 
@@ -65,8 +84,14 @@ def estimate_tables(
         cell = None if layout.poststratum is None else layout.poststratum[lo:hi]
         periods.append(
             estimate_period(
-                layout.scores[lo:hi], layout.weight[lo:hi], layout.agency[lo:hi],
-                layout.psu[lo:hi], cell, n_agencies, scheme, design,
+                layout.scores[lo:hi],
+                layout.weight[lo:hi],
+                layout.agency[lo:hi],
+                layout.psu[lo:hi],
+                cell,
+                n_agencies,
+                scheme,
+                design,
             )
         )
     est = _stack(periods, "estimate")
@@ -85,8 +110,13 @@ def estimate_tables(
     n_eff = effective_size(est, var, respondents, df, n, level)
     se = np.sqrt(np.where(var >= 0, var, np.nan), where=var >= 0, out=np.full(var.shape, np.nan))
     return Tables(
-        estimate=100 * est, se=100 * se, ci_low=100 * low, ci_high=100 * high, method=method,
-        n_effective=n_eff, periods=periods,
+        estimate=100 * est,
+        se=100 * se,
+        ci_low=100 * low,
+        ci_high=100 * high,
+        method=method,
+        n_effective=n_eff,
+        periods=periods,
     )
 
 
@@ -96,8 +126,16 @@ def _value(x) -> float | None:
 
 
 def _reasons(
-    e: PeriodEstimates, d: int, r: int, key: str, level: str, design: str, is_all: bool,
-    lost: dict[str, list[str]], has_estimate: bool, has_se: bool,
+    e: PeriodEstimates,
+    d: int,
+    r: int,
+    key: str,
+    level: str,
+    design: str,
+    is_all: bool,
+    lost: dict[str, list[str]],
+    has_estimate: bool,
+    has_se: bool,
 ) -> tuple[list[str], list[str]]:
     """Return the (suppress, caution) reasons that come from the data rather than the numbers."""
     suppress: list[str] = []
@@ -234,38 +272,47 @@ def index_rows(
             values = {
                 name: array[p, d].tolist()
                 for name, array in (
-                    ("estimate", est), ("se", se), ("ci_low", low), ("ci_high", high),
-                    ("deff", deff), ("change", change), ("change_ci_low", ch_low),
-                    ("change_ci_high", ch_high), ("change_significant", ch_sig),
-                    ("rank_low", rank_low), ("rank_high", rank_high),
+                    ("estimate", est),
+                    ("se", se),
+                    ("ci_low", low),
+                    ("ci_high", high),
+                    ("deff", deff),
+                    ("change", change),
+                    ("change_ci_low", ch_low),
+                    ("change_ci_high", ch_high),
+                    ("change_significant", ch_sig),
+                    ("rank_low", rank_low),
+                    ("rank_high", rank_high),
                 )
             }
             n_d = e.n[d].tolist()
             means = mean_score[p, d].tolist()
             for r, key in enumerate(keys):
                 sig = values["change_significant"][r]
-                rows.append({
-                    "period": period_names[p],
-                    "agency": agency_names[d],
-                    "level": levels[r],
-                    "key": key,
-                    "estimate": _value(values["estimate"][r]),
-                    "se": _value(values["se"][r]),
-                    "ci_low": _value(values["ci_low"][r]),
-                    "ci_high": _value(values["ci_high"][r]),
-                    "mean_score": _value(means[r]),
-                    "n": n_d[r],
-                    "psus": psus[d],
-                    "df": df_p[d] if df_p[d] >= 0 else None,
-                    "deff": _value(values["deff"][r]),
-                    "status": status[p, d, r],
-                    "reason": reason[p, d, r],
-                    "rank_low": values["rank_low"][r] or None,
-                    "rank_high": values["rank_high"][r] or None,
-                    "change": _value(values["change"][r]),
-                    "change_ci_low": _value(values["change_ci_low"][r]),
-                    "change_ci_high": _value(values["change_ci_high"][r]),
-                    "change_significant": None if not np.isfinite(sig) else bool(sig),
-                    "method": tables.method[p, d, r],
-                })
+                rows.append(
+                    {
+                        "period": period_names[p],
+                        "agency": agency_names[d],
+                        "level": levels[r],
+                        "key": key,
+                        "estimate": _value(values["estimate"][r]),
+                        "se": _value(values["se"][r]),
+                        "ci_low": _value(values["ci_low"][r]),
+                        "ci_high": _value(values["ci_high"][r]),
+                        "mean_score": _value(means[r]),
+                        "n": n_d[r],
+                        "psus": psus[d],
+                        "df": df_p[d] if df_p[d] >= 0 else None,
+                        "deff": _value(values["deff"][r]),
+                        "status": status[p, d, r],
+                        "reason": reason[p, d, r],
+                        "rank_low": values["rank_low"][r] or None,
+                        "rank_high": values["rank_high"][r] or None,
+                        "change": _value(values["change"][r]),
+                        "change_ci_low": _value(values["change_ci_low"][r]),
+                        "change_ci_high": _value(values["change_ci_high"][r]),
+                        "change_significant": None if not np.isfinite(sig) else bool(sig),
+                        "method": tables.method[p, d, r],
+                    }
+                )
     return rows

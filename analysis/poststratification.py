@@ -52,8 +52,9 @@ def poststratify(
     n_periods = int(responses.period.max()) + 1 if responses.n else 0
     table = population_array(population, n_periods)
     p, a, g = responses.period, responses.agency, responses.poststratum
-    if responses.n and (p.max() >= table.shape[0] or a.max() >= table.shape[1]
-                        or g.max() >= table.shape[2]):
+    if responses.n and (
+        p.max() >= table.shape[0] or a.max() >= table.shape[1] or g.max() >= table.shape[2]
+    ):
         raise ValueError("a response's (period, agency, cell) lies outside the population table")
     # One flat code per (period, agency, cell), so a single bincount gives every cell's weight.
     flat = np.ravel_multi_index((p, a, g), table.shape)

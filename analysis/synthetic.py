@@ -76,6 +76,10 @@ def clustered_responses(
     period = rng.integers(0, periods, n)
     poststratum = rng.integers(0, cells, n) if cells else None
     return Responses(
-        scores=scores, agency=agency, psu=psu, weight=weight, period=period,
+        scores=scores,
+        agency=agency,
+        psu=psu,
+        weight=weight,
+        period=period,
         poststratum=poststratum,
     )

@@ -55,7 +55,11 @@ def sipas_data(seed: int = 7, cells: int = 0) -> Responses:
     a1[(a == 3) & (a1 > 0)] = 5  # everyone satisfied with A1
     scores[:, col["A1"]] = a1
     return Responses(
-        scores=scores, agency=a, psu=data.psu, weight=data.weight, period=data.period,
+        scores=scores,
+        agency=a,
+        psu=data.psu,
+        weight=data.weight,
+        period=data.period,
         poststratum=data.poststratum,
     )
 
@@ -70,8 +74,17 @@ def write_inputs(tmp: Path, data: Responses, scheme: Scheme) -> tuple[Path, Path
         for i in range(data.n):
             cell = [int(data.poststratum[i])] if data.poststratum is not None else []
             answers = ["NA" if v == 0 else int(v) for v in data.scores[i]]
-            out.writerow([i, int(data.period[i]), int(data.agency[i]), int(data.psu[i]),
-                          repr(float(data.weight[i])), *cell, *answers])
+            out.writerow(
+                [
+                    i,
+                    int(data.period[i]),
+                    int(data.agency[i]),
+                    int(data.psu[i]),
+                    repr(float(data.weight[i])),
+                    *cell,
+                    *answers,
+                ]
+            )
     element_of = {k: e for e, keys in scheme.elements.items() for k in keys}
     with scheme_csv.open("w", newline="") as f:
         out = csv.writer(f)
@@ -81,13 +94,28 @@ def write_inputs(tmp: Path, data: Responses, scheme: Scheme) -> tuple[Path, Path
     return data_csv, scheme_csv
 
 
-def run_r(rscript: str, tmp: Path, data: Responses, scheme: Scheme, design: str,
-          population: Path | None = None, level: float = 0.95) -> list[dict]:
+def run_r(
+    rscript: str,
+    tmp: Path,
+    data: Responses,
+    scheme: Scheme,
+    design: str,
+    population: Path | None = None,
+    level: float = 0.95,
+) -> list[dict]:
     """Run reference.R and return its rows (fractions, None for NA)."""
     data_csv, scheme_csv = write_inputs(tmp, data, scheme)
     out = tmp / f"r_{design}.csv"
-    args = [rscript, str(REFERENCE), str(data_csv), str(scheme_csv), design,
-            str(scheme.satisfied_min), repr(level), str(out)]
+    args = [
+        rscript,
+        str(REFERENCE),
+        str(data_csv),
+        str(scheme_csv),
+        design,
+        str(scheme.satisfied_min),
+        repr(level),
+        str(out),
+    ]
     if population is not None:
         args += [str(population), str(tmp / "weights.csv")]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
@@ -188,8 +216,15 @@ def test_poststratified_indices_agree_with_r(rscript, tmp_path, design):
 def test_quick_form_rate_agrees_with_r(rscript, tmp_path):
     scheme = Scheme.quick()
     data = clustered_responses(
-        5, agencies=3, psus_per_agency=4, respondents_per_psu=20, n_items=2, periods=1,
-        missing=0.05, unequal_weights=True, scale=3,
+        5,
+        agencies=3,
+        psus_per_agency=4,
+        respondents_per_psu=20,
+        n_items=2,
+        periods=1,
+        missing=0.05,
+        unequal_weights=True,
+        scale=3,
     )
     rows = index_rows(data, scheme, design="cluster")
     r_rows = run_r(rscript, tmp_path, data, scheme, "cluster")
@@ -208,9 +243,15 @@ def test_holm_agrees_with_r(rscript):
 
     p = [0.01, 0.04, 0.03, 0.2, 0.005, 0.04]
     done = subprocess.run(
-        [rscript, "-e", f"cat(sprintf('%.17g', p.adjust(c({', '.join(map(str, p))}), "
-                        "method = 'holm')), sep = '\\n')"],
-        capture_output=True, text=True, check=True,
+        [
+            rscript,
+            "-e",
+            f"cat(sprintf('%.17g', p.adjust(c({', '.join(map(str, p))}), "
+            "method = 'holm')), sep = '\\n')",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     expected = [float(x) for x in done.stdout.split()]
     assert all(close(a, b) for a, b in zip(holm(p), expected, strict=True))
