@@ -1,5 +1,56 @@
-"""The JSON API (v1) for case-management software and evaluators."""
+"""The JSON API (v1) for case-management software and evaluators.
 
-from flask import Blueprint
+Calls authenticate with `Authorization: Bearer <token>`, a token from `API_TOKENS`. Errors are
+JSON objects with a stable `error` code for programs and an English `message` for developers.
+"""
+
+import base64
+
+from flask import Blueprint, jsonify, request
+
+from survey import db
+from survey.permissions import api_token_valid
+from survey.qr import qr_png, qr_svg
+from survey.receipt_links import dossier_hash, dossier_problem, issue_link, response_for_dossier
+from survey.staff_queries import active_counter_by_code
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _error(status: int, code: str, message: str):
+    response = jsonify(error=code, message=message)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="survey"'
+    return response
+
+
+@bp.post("/receipts")
+def receipt_create():
+    """Return a signed receipt link and its QR code for `{"counter": ..., "dossier": ...}`."""
+    if not api_token_valid(request.headers.get("Authorization")):
+        return _error(401, "unauthorized", "send Authorization: Bearer <one of API_TOKENS>")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _error(400, "bad-request",
+                      'send a JSON object: {"counter": "<counter code>", "dossier": "<code>"}')
+    counter_code, dossier = data.get("counter"), data.get("dossier")
+    if not isinstance(counter_code, str) or not isinstance(dossier, str):
+        return _error(422, "invalid", '"counter" and "dossier" must both be strings')
+    problem = dossier_problem(dossier)
+    if problem:
+        return _error(422, "invalid-dossier", problem)
+    counter = active_counter_by_code(db.session(), counter_code)
+    if counter is None:
+        return _error(404, "unknown-counter", f"no active counter has code {counter_code!r}")
+    issued = issue_link(counter, dossier)
+    evaluated = response_for_dossier(db.session(), dossier_hash(dossier)) is not None
+    body = {
+        "url": issued.url,
+        "counter": counter.code,
+        "expires_at": issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "already_evaluated": evaluated,
+        "qr_svg": qr_svg(issued.url),
+        "qr_png_base64": base64.b64encode(qr_png(issued.url, box_size=8)).decode(),
+    }
+    return jsonify(body), 201

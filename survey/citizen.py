@@ -5,9 +5,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from survey import db
-from survey.counters import lookup_token
+from survey.counters import counter_ref, lookup_token
 from survey.extensions import limiter
-from survey.forms import build_form_class, collect_answers
+from survey.forms import collect_answers, form_class
 from survey.models import Counter
 from survey.nonces import issue_nonce, read_nonce
 from survey.responses import Submission, store_submission
@@ -40,8 +40,9 @@ def _render(counter: Counter, form, status: int = 200, notice: str | None = None
 def form(token: str):
     """Show the counter's questionnaire."""
     counter = _active_counter(token)
-    form_class = build_form_class(_definition(counter), str(get_locale()))
-    form = form_class(formdata=None, nonce=issue_nonce(counter.id))
+    form = form_class(_definition(counter), str(get_locale()))(
+        formdata=None, nonce=issue_nonce(counter.id)
+    )
     return _render(counter, form)
 
 
@@ -49,21 +50,26 @@ def form(token: str):
 @limiter.limit(lambda: current_app.config["SUBMIT_RATE_LIMIT"])
 def submit(token: str):
     """Store the answers once and send the citizen to the thank-you page."""
-    counter = _active_counter(token)
-    definition = _definition(counter)
+    session = db.session()
+    # The hot path: a lean lookup; the full counter is loaded only to re-render the form.
+    ref = counter_ref(session, token)
+    if ref is None or not ref.active:
+        _active_counter(token)  # raises the right 404 / 410 page
+    definition = current_app.extensions["questionnaires"][ref.questionnaire_slug]
     locale = str(get_locale())
-    form = build_form_class(definition, locale)()
+    form = form_class(definition, locale)()
     if not form.validate_on_submit():
-        return _render(counter, form, 422, _("Some answers need your attention. Please see below."))
-    nonce = read_nonce(form.nonce.data, counter.id)
+        return _render(_active_counter(token), form, 422,
+                       _("Some answers need your attention. Please see below."))
+    nonce = read_nonce(form.nonce.data, ref.id)
     if nonce is None:
         # Expired or made-up: keep the answers, give a fresh nonce and ask to send again.
-        form.nonce.data = issue_nonce(counter.id)
-        return _render(counter, form, 422, _("This form had expired. Please press Send again."))
+        form.nonce.data = issue_nonce(ref.id)
+        return _render(_active_counter(token), form, 422,
+                       _("This form had expired. Please press Send again."))
     scores, details, comment = collect_answers(form, definition)
     store_submission(
-        db.session(), counter, definition,
-        Submission(scores, details, comment, locale=locale, nonce=nonce),
+        session, ref, definition, Submission(scores, details, comment, locale=locale, nonce=nonce)
     )
     return redirect(url_for("citizen.thanks", token=token), code=303)
 

@@ -1,5 +1,6 @@
 """Build the citizen's form from a questionnaire definition, at run time."""
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField, TextAreaField
@@ -38,6 +39,16 @@ def _choices(definition: Definition, question: dict, locale: str) -> list[tuple[
             choices.append((NOT_APPLICABLE, definition.text(scale["not_applicable"], locale)))
         return choices
     return [(str(o["value"]), definition.text(o, locale)) for o in question["options"]]
+
+
+def form_class(definition: Definition, locale: str) -> type[FlaskForm]:
+    """Return the (cached) form class of `definition` in `locale`."""
+    # Building a class of twenty fields costs more than validating it: build once per version.
+    cache = current_app.extensions.setdefault("survey_form_classes", {})
+    key = (definition.content_hash, locale)
+    if key not in cache:
+        cache[key] = build_form_class(definition, locale)
+    return cache[key]
 
 
 def build_form_class(definition: Definition, locale: str) -> type[FlaskForm]:

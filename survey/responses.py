@@ -3,14 +3,18 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from survey.models import Channel, Counter, Response, utcnow
+from survey.models import Channel, Counter, Response, ResponseStatus, utcnow
+from survey.counters import CounterRef
 from survey.questionnaires import Definition
 from survey.timeutil import vietnam_day
 from survey.versions import questionnaire_version_id
+
+
+_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
 
 
 @dataclass(frozen=True)
@@ -27,20 +31,17 @@ class Submission:
 
 
 def store_submission(
-    session: Session, counter: Counter, definition: Definition, submission: Submission,
+    session: Session, counter: Counter | CounterRef, definition: Definition, submission: Submission,
     submitted_at: datetime | None = None,
-) -> tuple[Response, bool]:
-    """Store `submission` for `counter`; return (response, created).
+) -> tuple[int, bool]:
+    """Store `submission` for `counter`; return (response id, created).
 
-    A form whose nonce (or dossier) was already stored is not stored again: the response stored
-    the first time is returned with created False, so a double tap or a resubmission after a
-    network error shows the same thank-you page.
+    A form whose nonce (or dossier) was already stored is not stored again: the id of the
+    response stored the first time is returned with created False, so a double tap or a
+    resubmission after a network error shows the same thank-you page.
     """
-    existing = _already_stored(session, submission)
-    if existing is not None:
-        return existing, False
     moment = submitted_at or utcnow()
-    response = Response(
+    values = dict(
         questionnaire_id=questionnaire_version_id(session, definition),
         counter_id=counter.id,
         agency_id=counter.agency_id,
@@ -54,18 +55,20 @@ def store_submission(
         comment=submission.comment,
         nonce=submission.nonce,
         dossier_hash=submission.dossier_hash,
+        status=ResponseStatus.VALID,
     )
-    session.add(response)
+    # Insert first and let the unique nonce / dossier constraints refuse a second copy: the
+    # common case costs one statement, and two racing requests cannot both be stored.
     try:
+        new_id = session.connection().execute(_INSERT_RESPONSE, values).scalar_one()
         session.commit()
     except IntegrityError:
-        # Two requests with the same nonce raced each other; the other one won.
         session.rollback()
         existing = _already_stored(session, submission)
         if existing is None:
             raise
-        return existing, False
-    return response, True
+        return existing.id, False
+    return new_id, True
 
 
 def _already_stored(session: Session, submission: Submission) -> Response | None:

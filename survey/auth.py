@@ -1,0 +1,121 @@
+"""Signing staff in and out of the console.
+
+The views sit on a blueprint nested in the console's (`/console/login`, `/console/logout`), so
+they need no registration of their own.
+
+Failed sign-ins are slowed down twice over (both counts only include failures): per address,
+`LOGIN_RATE_LIMIT`, against one machine trying many accounts; per account,
+`LOGIN_ACCOUNT_RATE_LIMIT`, against many machines trying one account. Flask-Limiter keeps the
+counts in its storage (memory, or Redis with several workers), not in the database.
+"""
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import InputRequired, Length
+
+from survey import db
+from survey.accounts import authenticate, normalise_email
+from survey.extensions import limiter, login_manager
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "console.auth.login"
+# The login page says what to do; Flask-Login's English flash message would only repeat it.
+login_manager.login_message = None
+
+ACCOUNT_LIMIT_DEFAULT = "5 per 15 minutes"
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+def _failed(response) -> bool:
+    # A successful sign-in redirects; everything else (wrong password, bad form) counts.
+    return response.status_code != 303
+
+
+def _account_key() -> str:
+    return "login-account:" + normalise_email(request.form.get("email", ""))
+
+
+def _safe_next(target: str | None) -> str:
+    """Return `target` if it is a path on this site, else the console's first page."""
+    if target:
+        parts = urlsplit(target.replace("\\", "/"))
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/"):
+            return target
+    return url_for("console.index")
+
+
+def _renew_session() -> None:
+    """Start a new session, keeping only the chosen language (no fixation of an old session)."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+
+
+@bp.get("/login")
+def login():
+    """Show the sign-in form."""
+    if current_user.is_authenticated and current_user.is_active:
+        return redirect(url_for("console.index"))
+    return render_template("auth/login.html", form=LoginForm(), next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], deduct_when=_failed)
+@limiter.limit(
+    lambda: current_app.config.get("LOGIN_ACCOUNT_RATE_LIMIT", ACCOUNT_LIMIT_DEFAULT),
+    key_func=_account_key, deduct_when=_failed,
+)
+def login_post():
+    """Check the e-mail and password, start a fresh session and go on to the console."""
+    form = LoginForm()
+    target = request.form.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(db.session(), form.email.data, form.password.data)
+        if user is not None:
+            _renew_session()
+            login_user(user)
+            return redirect(_safe_next(target), code=303)
+    # One message for a wrong e-mail and a wrong password: which one is wrong is not said.
+    flash(_("The e-mail or password is not correct."), "error")
+    form.password.data = ""
+    return render_template("auth/login.html", form=form, next=target), 401
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out and forget the session."""
+    logout_user()
+    _renew_session()
+    flash(_("You have signed out."), "ok")
+    return redirect(url_for("console.auth.login"), code=303)
+
+
+@bp.errorhandler(429)
+def too_many(_error):
+    """Ask to wait after too many failed sign-ins."""
+    return render_template("auth/too_many.html"), 429

@@ -1,0 +1,96 @@
+"""The console's forms; choices that depend on the user or the data are set by the view."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from survey.models import AgencyLevel
+from survey.permissions import Role
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+CODE_MESSAGE = _l("Use 1 to 40 letters, digits, dots, dashes or underscores, without spaces.")
+NO_AGENCY = ""
+
+
+def _code_field(label) -> StringField:
+    return StringField(
+        label, validators=[InputRequired(), Regexp(CODE_PATTERN, message=CODE_MESSAGE)]
+    )
+
+
+def _name_field(label, required: bool = True) -> StringField:
+    first = [InputRequired()] if required else []
+    return StringField(label, validators=[*first, Length(max=300)])
+
+
+class CounterEditForm(FlaskForm):
+    """A counter's name and questionnaire."""
+
+    name = _name_field(_l("Name"))
+    questionnaire = SelectField(_l("Questionnaire"), choices=[])
+
+
+class CounterForm(CounterEditForm):
+    """A new counter: its code as well."""
+
+    code = _code_field(_l("Code"))
+
+
+def level_choices() -> list[tuple[str, str]]:
+    """Return the agency levels with their names in the user's language."""
+    names = {
+        AgencyLevel.PROVINCE: _l("Province"),
+        AgencyLevel.DEPARTMENT: _l("Department"),
+        AgencyLevel.DISTRICT: _l("District"),
+        AgencyLevel.COMMUNE: _l("Commune"),
+    }
+    return [(level.value, names[level]) for level in AgencyLevel]
+
+
+class AgencyEditForm(FlaskForm):
+    """An agency's names, level and parent."""
+
+    name_vi = _name_field(_l("Name in Vietnamese"))
+    name_en = _name_field(_l("Name in English (optional)"), required=False)
+    level = SelectField(_l("Level"), choices=[])
+    parent = SelectField(_l("Parent agency"), choices=[])
+
+
+class AgencyForm(AgencyEditForm):
+    """A new agency: its code as well."""
+
+    code = _code_field(_l("Code"))
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """Return the roles with their names in the user's language."""
+    return [
+        (Role.ADMIN.value, _l("Admin (everything)")),
+        (Role.MANAGER.value, _l("Manager of an agency")),
+        (Role.EVALUATOR.value, _l("Evaluator (reads all results)")),
+    ]
+
+
+class UserEditForm(FlaskForm):
+    """An account's role, agency and whether it may sign in."""
+
+    role = SelectField(_l("Role"), choices=[])
+    agency = SelectField(_l("Agency (managers only)"), choices=[])
+    active = BooleanField(_l("May sign in"))
+
+
+class UserForm(UserEditForm):
+    """A new account: its e-mail as well."""
+
+    email = EmailField(_l("E-mail"), validators=[
+        InputRequired(), Length(max=200),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an e-mail address.")),
+    ])
+
+
+class ReceiptForm(FlaskForm):
+    """A counter and a dossier code, for a receipt link."""
+
+    counter = SelectField(_l("Counter"), choices=[], coerce=int)
+    dossier = StringField(_l("Dossier code"), validators=[InputRequired(), Length(max=100)])

@@ -1,0 +1,173 @@
+"""Who may see and change what: every role check of the console, the posters and the API is here.
+
+Roles: an `admin` may do everything; a `manager` looks after one agency and every agency below
+it (its counters, posters, receipt links and results); an `evaluator` reads every agency's
+results and changes nothing.
+
+Views ask for objects through `agency_or_404` and `counter_or_404`. Something outside what the
+user may see is reported as missing (404), so a manager who edits an id in a URL learns nothing
+about other agencies; something the user may see but not change is refused (403).
+"""
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, current_app, g
+from flask_login import current_user
+from sqlalchemy import select
+
+from survey import db
+from survey.models import Agency, Counter, User
+
+
+class Role(enum.StrEnum):
+    """A member of staff's role."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    EVALUATOR = "evaluator"
+
+
+def _signed_in(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user) -> bool:
+    """Tell whether `user` is a signed-in, active admin."""
+    return _signed_in(user) and user.role == Role.ADMIN
+
+
+def _parents() -> dict[int, int | None]:
+    """Return {agency id: parent id} for every agency, once per request."""
+    if "agency_parents" not in g:
+        rows = db.session().execute(select(Agency.id, Agency.parent_id))
+        g.agency_parents = dict(rows.tuples().all())
+    return g.agency_parents
+
+
+def subtree_ids(agency_id: int) -> set[int]:
+    """Return the ids of `agency_id` and of every agency below it."""
+    children: dict[int | None, list[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [agency_id]
+    while todo:
+        current = todo.pop()
+        if current in found:  # a loop in bad data must not hang the request
+            continue
+        found.add(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def visible_agency_ids(user) -> set[int]:
+    """Return the ids of the agencies `user` may look at in the console."""
+    if not _signed_in(user):
+        return set()
+    if user.role in (Role.ADMIN, Role.EVALUATOR):
+        return set(_parents())
+    if user.role == Role.MANAGER and user.agency_id is not None:
+        return subtree_ids(user.agency_id)
+    return set()
+
+
+def managed_agency_ids(user) -> set[int]:
+    """Return the ids of the agencies whose counters, posters and receipt links `user` manages."""
+    if not _signed_in(user) or user.role == Role.EVALUATOR:
+        return set()
+    return visible_agency_ids(user)
+
+
+def visible_agencies(user) -> list[Agency]:
+    """Return the agencies `user` may look at, ordered by code."""
+    ids = visible_agency_ids(user)
+    if not ids:
+        return []
+    query = select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)
+    return list(db.session().scalars(query))
+
+
+def can_view(user, agency: Agency) -> bool:
+    """Tell whether `user` may look at `agency` and its counters."""
+    return agency.id in visible_agency_ids(user)
+
+
+def can_manage(user, agency: Agency) -> bool:
+    """Tell whether `user` may change `agency`'s counters, print its posters and receipt links."""
+    return agency.id in managed_agency_ids(user)
+
+
+def can_see_results(user, agency: Agency) -> bool:
+    """Tell whether `user` may read `agency`'s results and download them."""
+    return can_view(user, agency)
+
+
+def agency_or_404(user, code: str, manage: bool = False) -> Agency:
+    """Return the agency `code` if `user` may see it (404 otherwise) and, with `manage`, change it
+    (403 otherwise)."""
+    agency = db.session().scalar(select(Agency).where(Agency.code == code))
+    if agency is None or not can_view(user, agency):
+        abort(404)
+    if manage and not can_manage(user, agency):
+        abort(403)
+    return agency
+
+
+def counter_or_404(user, counter_id: int, manage: bool = False) -> Counter:
+    """Return counter `counter_id` if `user` may see it (404 otherwise) and, with `manage`,
+    change it (403 otherwise)."""
+    counter = db.session().get(Counter, counter_id)
+    if counter is None or not can_view(user, counter.agency):
+        abort(404)
+    if manage and not can_manage(user, counter.agency):
+        abort(403)
+    return counter
+
+
+def user_or_404(user_id: int) -> User:
+    """Return the account `user_id` (only admins reach the pages that call this)."""
+    account = db.session().get(User, user_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+def admin_required(view: Callable) -> Callable:
+    """Refuse the decorated view (403) to everyone but admins."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not is_admin(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def may_manage_anything(user) -> bool:
+    """Tell whether `user` manages at least one agency (shows the receipt-link menu entry)."""
+    return bool(managed_agency_ids(user))
+
+
+def api_token_valid(authorization: str | None) -> bool:
+    """Tell whether an `Authorization: Bearer <token>` header names one of `API_TOKENS`.
+
+    Every configured token is compared, each in constant time, and the comparison is made on
+    SHA-256 digests so that not even a token's length shows in the response time.
+    """
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        return False
+    configured = current_app.config.get("API_TOKENS") or ""
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    given_digest = hashlib.sha256(given.encode()).digest()
+    found = False
+    for token in (t.strip() for t in configured):
+        if token:
+            found |= hmac.compare_digest(given_digest, hashlib.sha256(token.encode()).digest())
+    return found

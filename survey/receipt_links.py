@@ -1,0 +1,142 @@
+"""Receipt links: a signed, expiring link per dossier, so that one dossier gives one evaluation.
+
+A link is `PUBLIC_BASE_URL/r/<counter id>.<dossier hash>.<time>.<signature>`. It carries the
+keyed hash of the dossier code, never the code itself: links end up in browser histories and
+server logs, and a hash made with the app's secret cannot be turned back into a code. The same
+hash is stored with the response, and the database accepts each hash once.
+"""
+
+import base64
+import hashlib
+import hmac
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.models import Counter, Response
+
+SALT = "receipt-link"
+MAX_DOSSIER_LENGTH = 100
+
+
+class LinkInvalid(ValueError):
+    """A link that was not made by this platform, or was changed after it was made."""
+
+
+class LinkExpired(ValueError):
+    """A genuine link older than `RECEIPT_LINK_DAYS`."""
+
+
+@dataclass(frozen=True)
+class ReceiptLink:
+    """What a genuine link says: the counter, the dossier's hash and when the link was made."""
+
+    counter_id: int
+    dossier_hash: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A new link, ready to print on the receipt slip."""
+
+    url: str
+    signed: str
+    expires_at: datetime
+    counter: Counter
+
+
+class _Signer(TimestampSigner):
+    """A timestamp signer whose clock can be set, for links made at a given moment."""
+
+    def __init__(self, secret: str, at: int | None = None):
+        super().__init__(secret, salt=SALT, digest_method=hashlib.sha256)
+        self._at = at
+
+    def get_timestamp(self) -> int:
+        """Return the time the link is stamped with."""
+        return self._at if self._at is not None else super().get_timestamp()
+
+
+def normalise_dossier(code: str) -> str:
+    """Return the dossier code as it is hashed: NFC, spaces collapsed, upper case.
+
+    The same dossier typed with different case or spacing must give the same hash, or it could be
+    evaluated twice.
+    """
+    return " ".join(unicodedata.normalize("NFC", code or "").split()).upper()
+
+
+def dossier_problem(code: str) -> str | None:
+    """Return why `code` is not an acceptable dossier code (English, for the API), or None."""
+    code = normalise_dossier(code)
+    if not code:
+        return "the dossier code is empty"
+    if len(code) > MAX_DOSSIER_LENGTH:
+        return f"the dossier code is longer than {MAX_DOSSIER_LENGTH} characters"
+    return None
+
+
+def _hash_bytes(code: str) -> bytes:
+    # A key derived for this one purpose, so that the hash is not a signature usable elsewhere.
+    secret = current_app.config["SECRET_KEY"].encode()
+    key = hmac.new(secret, b"survey dossier hash v1", hashlib.sha256).digest()
+    return hmac.new(key, normalise_dossier(code).encode(), hashlib.sha256).digest()
+
+
+def dossier_hash(code: str) -> str:
+    """Return the keyed hash (HMAC-SHA-256, hex) of a dossier code, as stored with a response."""
+    return _hash_bytes(code).hex()
+
+
+def link_days() -> int:
+    """Return how many days a new receipt link stays valid."""
+    return int(current_app.config.get("RECEIPT_LINK_DAYS", 30))
+
+
+def issue_link(counter: Counter, dossier_code: str, at: datetime | None = None) -> IssuedLink:
+    """Return a signed link to `counter`'s questionnaire bound to `dossier_code`."""
+    problem = dossier_problem(dossier_code)
+    if problem:
+        raise ValueError(problem)
+    moment = int((at or datetime.now(UTC)).timestamp())
+    digest = base64.urlsafe_b64encode(_hash_bytes(dossier_code)).rstrip(b"=").decode()
+    signed = _Signer(current_app.config["SECRET_KEY"], moment).sign(f"{counter.id}.{digest}")
+    signed = signed.decode()
+    issued = datetime.fromtimestamp(moment, UTC)
+    return IssuedLink(
+        url=f"{current_app.config['PUBLIC_BASE_URL']}/r/{signed}",
+        signed=signed,
+        expires_at=issued + timedelta(days=link_days()),
+        counter=counter,
+    )
+
+
+def read_link(signed: str) -> ReceiptLink:
+    """Check `signed` and return what it says; raise LinkExpired or LinkInvalid."""
+    signer = _Signer(current_app.config["SECRET_KEY"])
+    try:
+        value, stamped = signer.unsign(signed, max_age=link_days() * 86400, return_timestamp=True)
+    except SignatureExpired as error:
+        raise LinkExpired(str(error)) from error
+    except BadSignature as error:
+        raise LinkInvalid(str(error)) from error
+    counter_id, _, digest = value.decode("ascii", "replace").partition(".")
+    try:
+        raw = base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4))
+    except ValueError as error:
+        raise LinkInvalid("bad dossier hash") from error
+    if not counter_id.isdigit() or len(raw) != 32:
+        # Only reachable with a leaked secret or a bug: the signature was valid.
+        raise LinkInvalid("bad payload")
+    return ReceiptLink(int(counter_id), raw.hex(), stamped.replace(tzinfo=None))
+
+
+def response_for_dossier(session: Session, hashed: str) -> Response | None:
+    """Return the response already given for the dossier with hash `hashed`, or None."""
+    return session.scalar(select(Response).where(Response.dossier_hash == hashed))
