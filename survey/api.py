@@ -32,8 +32,11 @@ def receipt_create():
         return _error(401, "unauthorized", "send Authorization: Bearer <one of API_TOKENS>")
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return _error(400, "bad-request",
-                      'send a JSON object: {"counter": "<counter code>", "dossier": "<code>"}')
+        return _error(
+            400,
+            "bad-request",
+            'send a JSON object: {"counter": "<counter code>", "dossier": "<code>"}',
+        )
     counter_code, dossier = data.get("counter"), data.get("dossier")
     if not isinstance(counter_code, str) or not isinstance(dossier, str):
         return _error(422, "invalid", '"counter" and "dossier" must both be strings')

@@ -26,8 +26,12 @@ PAGE_SIZE = 50
 
 
 def record(
-    session: Session, actor: User | None, action: str, target: str,
-    before: dict | None = None, after: dict | None = None,
+    session: Session,
+    actor: User | None,
+    action: str,
+    target: str,
+    before: dict | None = None,
+    after: dict | None = None,
 ) -> AuditEntry:
     """Add an audit entry to `session`; it is committed with the change it describes.
 
@@ -36,8 +40,11 @@ def record(
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     entry = AuditEntry(
-        user_id=actor.id if actor is not None else None, action=action, target=target,
-        before=before, after=after,
+        user_id=actor.id if actor is not None else None,
+        action=action,
+        target=target,
+        before=before,
+        after=after,
     )
     session.add(entry)
     return entry
@@ -65,8 +72,10 @@ def audit_page(session: Session, page: int = 1) -> AuditPage:
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     entries = session.scalars(
-        select(AuditEntry).options(joinedload(AuditEntry.user))
+        select(AuditEntry)
+        .options(joinedload(AuditEntry.user))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
     ).all()
     return AuditPage(list(entries), page, pages)

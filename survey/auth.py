@@ -44,10 +44,16 @@ ACCOUNT_LIMIT_DEFAULT = "5 per 15 minutes"
 class LoginForm(FlaskForm):
     """E-mail and password."""
 
-    email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=200)],
-                       render_kw={"autocomplete": "username"})
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)],
-                             render_kw={"autocomplete": "current-password"})
+    email = EmailField(
+        _l("E-mail"),
+        validators=[InputRequired(), Length(max=200)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 def _failed(response) -> bool:
@@ -88,7 +94,8 @@ def login():
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], deduct_when=_failed)
 @limiter.limit(
     lambda: current_app.config.get("LOGIN_ACCOUNT_RATE_LIMIT", ACCOUNT_LIMIT_DEFAULT),
-    key_func=_account_key, deduct_when=_failed,
+    key_func=_account_key,
+    deduct_when=_failed,
 )
 def login_post():
     """Check the e-mail and password, start a fresh session and go on to the console."""

@@ -19,8 +19,11 @@ users = click.Group("users", help="Staff accounts of the console.")
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--agency", "agency_code", help="Agency code (managers only).")
-@click.option("--generate-password", is_flag=True,
-              help="Generate a password and show it once, instead of asking for one.")
+@click.option(
+    "--generate-password",
+    is_flag=True,
+    help="Generate a password and show it once, instead of asking for one.",
+)
 def users_create(email: str, role: str, agency_code: str | None, generate_password: bool):
     """Create a staff account (the password is asked for, or generated and shown once)."""
     session = db.session()
@@ -31,8 +34,9 @@ def users_create(email: str, role: str, agency_code: str | None, generate_passwo
             raise click.BadParameter(f"no agency has code {agency_code}", param_hint="--agency")
     password = None
     if not generate_password:
-        password = click.prompt("Password (empty: generate one)", default="", hide_input=True,
-                                show_default=False)
+        password = click.prompt(
+            "Password (empty: generate one)", default="", hide_input=True, show_default=False
+        )
         if password:
             problem = password_problem(password)
             if problem:
@@ -43,20 +47,35 @@ def users_create(email: str, role: str, agency_code: str | None, generate_passwo
         user, password_used = ops.create_user(session, None, email, role, agency, password)
     except ops.StaffError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Account {user.email} ({user.role}"
-               + (f", {agency.code}" if agency else "") + ") created.")
+    click.echo(
+        f"Account {user.email} ({user.role}" + (f", {agency.code}" if agency else "") + ") created."
+    )
     if not password:
         # Shown once: only its hash is stored.
         click.echo(f"Password (shown once, hand it over safely): {password_used}")
 
 
 @click.command("posters")
-@click.option("--agency", "agency_code", required=True,
-              help="Agency code; its sub-agencies' counters are included.")
-@click.option("--size", type=click.Choice(["a4", "a6"]), default="a4", show_default=True,
-              help="a4: wall poster; a6: table card.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              required=True, help="The PDF file to write.")
+@click.option(
+    "--agency",
+    "agency_code",
+    required=True,
+    help="Agency code; its sub-agencies' counters are included.",
+)
+@click.option(
+    "--size",
+    type=click.Choice(["a4", "a6"]),
+    default="a4",
+    show_default=True,
+    help="a4: wall poster; a6: table card.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The PDF file to write.",
+)
 def posters_command(agency_code: str, size: str, output: Path):
     """Write one PDF with the poster of every active counter of an agency and below."""
     session = db.session()

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
 
 # ---------------------------------------------------------------- every console request
 
+
 @bp.before_request
 def require_staff():
     """Send visitors who are not signed in (or whose account was disabled) to the login page."""
@@ -113,8 +114,9 @@ def _size() -> str:
 
 def _download(data: bytes | str, mimetype: str, filename: str, attachment: bool = True):
     payload = data.encode() if isinstance(data, str) else data
-    return send_file(BytesIO(payload), mimetype=mimetype, as_attachment=attachment,
-                     download_name=filename)
+    return send_file(
+        BytesIO(payload), mimetype=mimetype, as_attachment=attachment, download_name=filename
+    )
 
 
 def _questionnaire_choices() -> list[tuple[str, str]]:
@@ -124,6 +126,7 @@ def _questionnaire_choices() -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- agencies
+
 
 @bp.get("/")
 def index():
@@ -141,7 +144,10 @@ def agency(code: str):
     form = CounterForm(formdata=None, questionnaire="sipas-service")
     form.questionnaire.choices = _questionnaire_choices()
     return render_template(
-        "console/agency.html", agency=found, manage=manage, form=form,
+        "console/agency.html",
+        agency=found,
+        manage=manage,
+        form=form,
         trail=q.ancestors(found, visible),
         children=[c for c in found.children if c.id in visible],
         counters=q.counters_of(db.session(), found),
@@ -157,17 +163,31 @@ def counter_create(code: str):
     form.questionnaire.choices = _questionnaire_choices()
     if form.validate_on_submit():
         try:
-            counter = ops.create_counter(db.session(), current_user, found, form.code.data,
-                                         form.name.data, form.questionnaire.data)
+            counter = ops.create_counter(
+                db.session(),
+                current_user,
+                found,
+                form.code.data,
+                form.name.data,
+                form.questionnaire.data,
+            )
         except ops.StaffError as error:
             form.code.errors.append(str(error))
         else:
-            flash(_("Counter %(code)s created. Print its poster and put it at the counter.",
-                    code=counter.code), "ok")
+            flash(
+                _(
+                    "Counter %(code)s created. Print its poster and put it at the counter.",
+                    code=counter.code,
+                ),
+                "ok",
+            )
             return redirect(url_for(".counter", counter_id=counter.id), code=303)
     visible = visible_agency_ids(current_user)
     return render_template(
-        "console/agency.html", agency=found, manage=True, form=form,
+        "console/agency.html",
+        agency=found,
+        manage=True,
+        form=form,
         trail=q.ancestors(found, visible),
         children=[c for c in found.children if c.id in visible],
         counters=q.counters_of(db.session(), found),
@@ -184,8 +204,9 @@ def agency_posters(code: str):
     if not posters:
         flash(_("This agency and its sub-agencies have no active counter."), "error")
         return redirect(url_for(".agency", code=code), code=303)
-    return _download(render_posters(posters, size), "application/pdf",
-                     f"posters-{found.code}-{size}.pdf")
+    return _download(
+        render_posters(posters, size), "application/pdf", f"posters-{found.code}-{size}.pdf"
+    )
 
 
 def _agency_form_choices(form: AgencyEditForm, moving: Agency | None = None) -> None:
@@ -195,7 +216,8 @@ def _agency_form_choices(form: AgencyEditForm, moving: Agency | None = None) -> 
     form.level.choices = level_choices()
     form.parent.choices = [(NO_AGENCY, _("(none: a top-level agency)"))] + [
         (a.code, f"{a.code} · {a.name(locale)}")
-        for a in q.all_agencies(db.session()) if a.id not in excluded
+        for a in q.all_agencies(db.session())
+        if a.id not in excluded
     ]
 
 
@@ -208,9 +230,15 @@ def agency_new():
     if form.validate_on_submit():
         parent = q.agency_by_code(db.session(), form.parent.data)
         try:
-            created = ops.create_agency(db.session(), current_user, form.code.data,
-                                        form.name_vi.data, form.name_en.data, form.level.data,
-                                        parent)
+            created = ops.create_agency(
+                db.session(),
+                current_user,
+                form.code.data,
+                form.name_vi.data,
+                form.name_en.data,
+                form.level.data,
+                parent,
+            )
         except ops.StaffError as error:
             form.code.errors.append(str(error))
         else:
@@ -230,8 +258,15 @@ def agency_edit(code: str):
     if form.validate_on_submit():
         parent = q.agency_by_code(db.session(), form.parent.data)
         try:
-            changed = ops.update_agency(db.session(), current_user, found, form.name_vi.data,
-                                        form.name_en.data, form.level.data, parent)
+            changed = ops.update_agency(
+                db.session(),
+                current_user,
+                found,
+                form.name_vi.data,
+                form.name_en.data,
+                form.level.data,
+                parent,
+            )
         except ops.StaffError as error:
             form.parent.errors.append(str(error))
         else:
@@ -244,16 +279,21 @@ def agency_edit(code: str):
 
 # ---------------------------------------------------------------- counters
 
+
 def _counter_page(counter: Counter, form: CounterEditForm | None = None, status: int = 200):
     manage = can_manage(current_user, counter.agency)
     if form is None:
-        form = CounterEditForm(formdata=None, obj=counter,
-                               questionnaire=counter.questionnaire_slug)
+        form = CounterEditForm(formdata=None, obj=counter, questionnaire=counter.questionnaire_slug)
     form.questionnaire.choices = _questionnaire_choices()
     url = q.public_url(counter.token)
     return render_template(
-        "console/counter.html", counter=counter, manage=manage, form=form,
-        url=url, short_url=q.short_address(url), sizes=POSTER_SIZES,
+        "console/counter.html",
+        counter=counter,
+        manage=manage,
+        form=form,
+        url=url,
+        short_url=q.short_address(url),
+        sizes=POSTER_SIZES,
         trail=q.ancestors(counter.agency, visible_agency_ids(current_user)) + [counter.agency],
     ), status
 
@@ -272,8 +312,9 @@ def counter_update(counter_id: int):
     form.questionnaire.choices = _questionnaire_choices()
     if not form.validate_on_submit():
         return _counter_page(found, form, 422)
-    if ops.update_counter(db.session(), current_user, found, form.name.data,
-                          form.questionnaire.data):
+    if ops.update_counter(
+        db.session(), current_user, found, form.name.data, form.questionnaire.data
+    ):
         flash(_("Changes saved."), "ok")
     return redirect(url_for(".counter", counter_id=found.id), code=303)
 
@@ -283,8 +324,13 @@ def counter_rotate(counter_id: int):
     """Give the counter a new QR code; the old posters then say they were replaced."""
     found = counter_or_404(current_user, counter_id, manage=True)
     ops.rotate_token(db.session(), current_user, found)
-    flash(_("The counter has a new QR code. Print the new poster: the old one now tells citizens "
-            "to scan the new one."), "ok")
+    flash(
+        _(
+            "The counter has a new QR code. Print the new poster: the old one now tells citizens "
+            "to scan the new one."
+        ),
+        "ok",
+    )
     return redirect(url_for(".counter", counter_id=found.id), code=303)
 
 
@@ -320,8 +366,11 @@ def counter_poster(counter_id: int):
     if not found.active:
         abort(404)
     size = _size()
-    return _download(render_posters([q.poster_info(found)], size), "application/pdf",
-                     f"poster-{found.code}-{size}.pdf")
+    return _download(
+        render_posters([q.poster_info(found)], size),
+        "application/pdf",
+        f"poster-{found.code}-{size}.pdf",
+    )
 
 
 def _qr_response(url: str, fmt: str, name: str):
@@ -334,6 +383,7 @@ def _qr_response(url: str, fmt: str, name: str):
 
 
 # ---------------------------------------------------------------- receipt links
+
 
 def _receipt_choices(form: ReceiptForm) -> None:
     form.counter.choices = [
@@ -388,6 +438,7 @@ def receipt_qr(fmt: str):
 
 # ---------------------------------------------------------------- accounts (admins)
 
+
 def _user_form_choices(form: UserEditForm) -> None:
     locale = str(get_locale())
     form.role.choices = role_choices()
@@ -400,8 +451,9 @@ def _user_form_choices(form: UserEditForm) -> None:
 @admin_required
 def users():
     """List the staff accounts."""
-    return render_template("console/users.html", users=q.all_users(db.session()),
-                           roles=dict(role_choices()))
+    return render_template(
+        "console/users.html", users=q.all_users(db.session()), roles=dict(role_choices())
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -413,8 +465,12 @@ def user_new():
     if form.validate_on_submit():
         try:
             created, password = ops.create_user(
-                db.session(), current_user, form.email.data, form.role.data,
-                q.agency_by_code(db.session(), form.agency.data), None,
+                db.session(),
+                current_user,
+                form.email.data,
+                form.role.data,
+                q.agency_by_code(db.session(), form.agency.data),
+                None,
             )
         except ops.StaffError as error:
             form.email.errors.append(str(error))
@@ -433,9 +489,14 @@ def user_edit(user_id: int):
     _user_form_choices(form)
     if form.validate_on_submit():
         try:
-            changed = ops.update_user(db.session(), current_user, account, form.role.data,
-                                      q.agency_by_code(db.session(), form.agency.data),
-                                      form.active.data)
+            changed = ops.update_user(
+                db.session(),
+                current_user,
+                account,
+                form.role.data,
+                q.agency_by_code(db.session(), form.agency.data),
+                form.active.data,
+            )
         except ops.StaffError as error:
             form.role.errors.append(str(error))
         else:

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 from survey.models import AgencyLevel
 from survey.permissions import Role
@@ -13,15 +13,21 @@ CODE_MESSAGE = _l("Use 1 to 40 letters, digits, dots, dashes or underscores, wit
 NO_AGENCY = ""
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _code_field(label) -> StringField:
     return StringField(
-        label, validators=[InputRequired(), Regexp(CODE_PATTERN, message=CODE_MESSAGE)]
+        label,
+        filters=[_strip],
+        validators=[InputRequired(), Regexp(CODE_PATTERN, message=CODE_MESSAGE)],
     )
 
 
 def _name_field(label, required: bool = True) -> StringField:
-    first = [InputRequired()] if required else []
-    return StringField(label, validators=[*first, Length(max=300)])
+    first = [DataRequired()] if required else []
+    return StringField(label, filters=[_strip], validators=[*first, Length(max=300)])
 
 
 class CounterEditForm(FlaskForm):
@@ -83,10 +89,15 @@ class UserEditForm(FlaskForm):
 class UserForm(UserEditForm):
     """A new account: its e-mail as well."""
 
-    email = EmailField(_l("E-mail"), validators=[
-        InputRequired(), Length(max=200),
-        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an e-mail address.")),
-    ])
+    email = EmailField(
+        _l("E-mail"),
+        filters=[_strip],
+        validators=[
+            InputRequired(),
+            Length(max=200),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an e-mail address.")),
+        ],
+    )
 
 
 class ReceiptForm(FlaskForm):

@@ -44,7 +44,7 @@ def _parents() -> dict[int, int | None]:
     """Return {agency id: parent id} for every agency, once per request."""
     if "agency_parents" not in g:
         rows = db.session().execute(select(Agency.id, Agency.parent_id))
-        g.agency_parents = dict(rows.tuples().all())
+        g.agency_parents = dict(rows.all())
     return g.agency_parents
 
 

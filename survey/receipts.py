@@ -40,8 +40,13 @@ def _render(counter: Counter, signed: str, form, status: int = 200, notice: str 
     locale = str(get_locale())
     definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
     return render_template(
-        "citizen/form.html", counter=counter, definition=definition, form=form, locale=locale,
-        notice=notice, agency_name=counter.agency.name(locale),
+        "citizen/form.html",
+        counter=counter,
+        definition=definition,
+        form=form,
+        locale=locale,
+        notice=notice,
+        agency_name=counter.agency.name(locale),
         form_action=url_for("receipts.submit", signed=signed),
     ), status
 
@@ -71,21 +76,33 @@ def submit(signed: str):
     if earlier is not None:
         # The same form sent twice (a double tap) is thanked again; any other form is refused.
         same_form = earlier.nonce is not None and earlier.nonce == read_nonce(
-            form.nonce.data, counter.id)
+            form.nonce.data, counter.id
+        )
         return thanks if same_form else _refuse("citizen/receipt_used.html", 409)
     if not form.validate_on_submit():
-        return _render(counter, signed, form, 422,
-                       _("Some answers need your attention. Please see below."))
+        return _render(
+            counter, signed, form, 422, _("Some answers need your attention. Please see below.")
+        )
     nonce = read_nonce(form.nonce.data, counter.id)
     if nonce is None:
         form.nonce.data = issue_nonce(counter.id)
-        return _render(counter, signed, form, 422,
-                       _("This form had expired. Please press Send again."))
+        return _render(
+            counter, signed, form, 422, _("This form had expired. Please press Send again.")
+        )
     scores, details, comment = collect_answers(form, definition)
     created = store_submission(
-        db.session(), counter, definition,
-        Submission(scores, details, comment, locale=locale, channel=Channel.RECEIPT,
-                   nonce=nonce, dossier_hash=hashed),
+        db.session(),
+        counter,
+        definition,
+        Submission(
+            scores,
+            details,
+            comment,
+            locale=locale,
+            channel=Channel.RECEIPT,
+            nonce=nonce,
+            dossier_hash=hashed,
+        ),
     )[1]
     if not created:
         stored = response_for_dossier(db.session(), hashed)

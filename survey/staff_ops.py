@@ -22,26 +22,37 @@ class StaffError(ValueError):
 
 # ---------------------------------------------------------------- snapshots for the audit log
 
+
 def counter_snapshot(counter: Counter) -> dict:
     """Return the audited fields of `counter`."""
     return {
-        "code": counter.code, "name": counter.name, "agency_id": counter.agency_id,
-        "questionnaire": counter.questionnaire_slug, "active": counter.active,
+        "code": counter.code,
+        "name": counter.name,
+        "agency_id": counter.agency_id,
+        "questionnaire": counter.questionnaire_slug,
+        "active": counter.active,
     }
 
 
 def agency_snapshot(agency: Agency) -> dict:
     """Return the audited fields of `agency`."""
     return {
-        "code": agency.code, "name_vi": agency.name_vi, "name_en": agency.name_en,
-        "level": agency.level, "parent_id": agency.parent_id,
+        "code": agency.code,
+        "name_vi": agency.name_vi,
+        "name_en": agency.name_en,
+        "level": agency.level,
+        "parent_id": agency.parent_id,
     }
 
 
 def user_snapshot(user: User) -> dict:
     """Return the audited fields of `user` (never the password hash)."""
-    return {"email": user.email, "role": user.role, "agency_id": user.agency_id,
-            "active": user.active}
+    return {
+        "email": user.email,
+        "role": user.role,
+        "agency_id": user.agency_id,
+        "active": user.active,
+    }
 
 
 def _commit(session: Session, message: str) -> None:
@@ -55,21 +66,32 @@ def _commit(session: Session, message: str) -> None:
 
 # ---------------------------------------------------------------- counters
 
+
 def create_counter(
-    session: Session, actor: User | None, agency: Agency, code: str, name: str,
+    session: Session,
+    actor: User | None,
+    agency: Agency,
+    code: str,
+    name: str,
     questionnaire_slug: str,
 ) -> Counter:
     """Create an active counter with a fresh QR token."""
     code = code.strip()
     if session.scalar(select(Counter.id).where(Counter.code == code)) is not None:
         raise StaffError(_("A counter with code %(code)s already exists.", code=code))
-    counter = Counter(code=code, agency_id=agency.id, name=name.strip(),
-                      token=_unused_token(session), questionnaire_slug=questionnaire_slug,
-                      active=True)
+    counter = Counter(
+        code=code,
+        agency_id=agency.id,
+        name=name.strip(),
+        token=_unused_token(session),
+        questionnaire_slug=questionnaire_slug,
+        active=True,
+    )
     session.add(counter)
     session.flush()
-    audit.record(session, actor, "counter.create", f"counter:{code}",
-                 after=counter_snapshot(counter))
+    audit.record(
+        session, actor, "counter.create", f"counter:{code}", after=counter_snapshot(counter)
+    )
     _commit(session, _("A counter with code %(code)s already exists.", code=code))
     return counter
 
@@ -94,8 +116,14 @@ def rotate_token(session: Session, actor: User | None, counter: Counter) -> str:
     old = counter.token
     counter.token = _unused_token(session)
     session.add(ReplacedToken(token=old, counter_id=counter.id, replaced_at=utcnow()))
-    audit.record(session, actor, "counter.rotate", f"counter:{counter.code}",
-                 {"token": old}, {"token": counter.token})
+    audit.record(
+        session,
+        actor,
+        "counter.rotate",
+        f"counter:{counter.code}",
+        {"token": old},
+        {"token": counter.token},
+    )
     session.commit()
     return counter.token
 
@@ -110,8 +138,9 @@ def set_counter_active(
     counter.active = active
     counter.retired_at = None if active else utcnow()
     action = "counter.reactivate" if active else "counter.retire"
-    audit.record(session, actor, action, f"counter:{counter.code}", before,
-                 counter_snapshot(counter))
+    audit.record(
+        session, actor, action, f"counter:{counter.code}", before, counter_snapshot(counter)
+    )
     session.commit()
 
 
@@ -127,8 +156,14 @@ def _unused_token(session: Session) -> str:
 
 # ---------------------------------------------------------------- agencies
 
+
 def create_agency(
-    session: Session, actor: User | None, code: str, name_vi: str, name_en: str, level: str,
+    session: Session,
+    actor: User | None,
+    code: str,
+    name_vi: str,
+    name_en: str,
+    level: str,
     parent: Agency | None,
 ) -> Agency:
     """Create an agency below `parent` (None for a top-level agency)."""
@@ -136,8 +171,13 @@ def create_agency(
     taken = _("An agency with code %(code)s already exists.", code=code)
     if session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
         raise StaffError(taken)
-    agency = Agency(code=code, name_vi=name_vi.strip(), name_en=(name_en or name_vi).strip(),
-                    level=level, parent_id=parent.id if parent else None)
+    agency = Agency(
+        code=code,
+        name_vi=name_vi.strip(),
+        name_en=(name_en or name_vi).strip(),
+        level=level,
+        parent_id=parent.id if parent else None,
+    )
     session.add(agency)
     session.flush()
     audit.record(session, actor, "agency.create", f"agency:{code}", after=agency_snapshot(agency))
@@ -146,7 +186,12 @@ def create_agency(
 
 
 def update_agency(
-    session: Session, actor: User | None, agency: Agency, name_vi: str, name_en: str, level: str,
+    session: Session,
+    actor: User | None,
+    agency: Agency,
+    name_vi: str,
+    name_en: str,
+    level: str,
     parent: Agency | None,
 ) -> bool:
     """Rename, re-level or move `agency`; return False when nothing changed."""
@@ -170,6 +215,7 @@ def update_agency(
 
 # ---------------------------------------------------------------- accounts
 
+
 def _check_role(role: str, agency: Agency | None) -> None:
     if role not in set(Role):
         raise StaffError(_("Unknown role %(role)s.", role=role))
@@ -180,7 +226,11 @@ def _check_role(role: str, agency: Agency | None) -> None:
 
 
 def create_user(
-    session: Session, actor: User | None, email: str, role: str, agency: Agency | None,
+    session: Session,
+    actor: User | None,
+    email: str,
+    role: str,
+    agency: Agency | None,
     password: str | None = None,
 ) -> tuple[User, str]:
     """Create an account; return it with its password (generated when none is given)."""
@@ -190,8 +240,13 @@ def create_user(
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise StaffError(taken)
     password = password or generate_password()
-    user = User(email=email, password_hash=hash_password(password), role=role,
-                agency_id=agency.id if agency else None, active=True)
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        agency_id=agency.id if agency else None,
+        active=True,
+    )
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", f"user:{email}", after=user_snapshot(user))
@@ -200,7 +255,11 @@ def create_user(
 
 
 def update_user(
-    session: Session, actor: User | None, user: User, role: str, agency: Agency | None,
+    session: Session,
+    actor: User | None,
+    user: User,
+    role: str,
+    agency: Agency | None,
     active: bool,
 ) -> bool:
     """Change an account's role, agency or whether it may sign in; return False if unchanged."""

@@ -28,10 +28,13 @@ def agency_tree(session: Session, ids: set[int]) -> list[TreeRow]:
     if not ids:
         return []
     agencies = session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.code)).all()
-    counts = dict(session.execute(
-        select(Counter.agency_id, func.count()).where(Counter.active, Counter.agency_id.in_(ids))
-        .group_by(Counter.agency_id)
-    ).tuples().all())
+    counts = dict(
+        session.execute(
+            select(Counter.agency_id, func.count())
+            .where(Counter.active, Counter.agency_id.in_(ids))
+            .group_by(Counter.agency_id)
+        ).all()
+    )
     children: dict[int | None, list[Agency]] = {}
     for agency in agencies:
         parent = agency.parent_id if agency.parent_id in ids else None
@@ -61,10 +64,13 @@ def ancestors(agency: Agency, visible: set[int]) -> list[Agency]:
 
 def counters_of(session: Session, agency: Agency) -> list[Counter]:
     """Return `agency`'s own counters, active ones first, then by code."""
-    return list(session.scalars(
-        select(Counter).where(Counter.agency_id == agency.id)
-        .order_by(Counter.active.desc(), Counter.code)
-    ))
+    return list(
+        session.scalars(
+            select(Counter)
+            .where(Counter.agency_id == agency.id)
+            .order_by(Counter.active.desc(), Counter.code)
+        )
+    )
 
 
 def counters_in(session: Session, ids: set[int], active_only: bool = True) -> list[Counter]:
@@ -72,8 +78,11 @@ def counters_in(session: Session, ids: set[int], active_only: bool = True) -> li
     if not ids:
         return []
     query = (
-        select(Counter).join(Counter.agency).options(joinedload(Counter.agency))
-        .where(Counter.agency_id.in_(ids)).order_by(Agency.code, Counter.code)
+        select(Counter)
+        .join(Counter.agency)
+        .options(joinedload(Counter.agency))
+        .where(Counter.agency_id.in_(ids))
+        .order_by(Agency.code, Counter.code)
     )
     if active_only:
         query = query.where(Counter.active)
@@ -97,20 +106,20 @@ def all_agencies(session: Session) -> list[Agency]:
 
 def all_users(session: Session) -> list[User]:
     """Return every account, by e-mail."""
-    return list(session.scalars(
-        select(User).options(joinedload(User.agency)).order_by(User.email)
-    ))
+    return list(session.scalars(select(User).options(joinedload(User.agency)).order_by(User.email)))
 
 
 def active_counter_by_code(session: Session, code: str) -> Counter | None:
     """Return the active counter with `code`, or None."""
     return session.scalar(
-        select(Counter).options(joinedload(Counter.agency))
+        select(Counter)
+        .options(joinedload(Counter.agency))
         .where(Counter.code == (code or "").strip(), Counter.active)
     )
 
 
 # ---------------------------------------------------------------- posters
+
 
 def public_url(token: str) -> str:
     """Return the survey URL printed in a counter's QR code."""
