@@ -1,0 +1,159 @@
+"""The `indices` command on stored responses: selection, periods, designs, formats, post-strata."""
+
+import csv
+import io
+import json
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from survey import db
+from survey.models import Response
+from survey.timeutil import vietnam_day
+from survey.versions import ensure_version
+
+ITEMS = 17  # 16 criteria + OVERALL
+
+
+@pytest.fixture
+def stored(app, make_agency, make_counter):
+    """Two agencies, three counters, answers with known shares of satisfied."""
+    one = make_agency(code="AG-A", name_vi="Sở Tư pháp")
+    two = make_agency(code="AG-B", name_vi="Ủy ban nhân dân xã Đông Thạnh")
+    counters = [make_counter(agency=one), make_counter(agency=one), make_counter(agency=two)]
+    with app.app_context():
+        session = db.session()
+        version = ensure_version(session, app.extensions["questionnaires"]["sipas-service"])
+
+        def add(counter, scores, when, status="valid", details=None, weight=1.0):
+            session.add(Response(
+                questionnaire_id=version.id, counter_id=counter.id, agency_id=counter.agency_id,
+                submitted_at=when, local_day=vietnam_day(when), scores=scores, status=status,
+                details=details or {}, weight=weight))
+
+        march = datetime(2026, 3, 10, 3, 0)
+        # Agency A: 40 responses, A1 satisfied in 30 of them (75%); all else 4.
+        for i in range(40):
+            a1 = "5" if i < 30 else "2"
+            add(counters[i % 2], a1 + "4" * 15 + "0", march,
+                details={"gender": "female" if i < 20 else "male"})
+        # Agency B: 35 responses, A1 satisfied in 7 (20%), one element E missing entirely.
+        for i in range(35):
+            add(counters[2], ("4" if i < 7 else "1") + "3" * 12 + "000" + "0", march)
+        # 20:30 UTC on 31 March is already April in Vietnam.
+        for _ in range(31):
+            add(counters[2], "5" * 16 + "0", datetime(2026, 3, 31, 20, 30))
+        add(counters[2], "5" * 16 + "0", march, status="flagged")
+        session.commit()
+    return app
+
+
+def run(runner, *args):
+    result = runner.invoke(args=["indices", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def rows_by(report, **match):
+    return [r for r in report["rows"] if all(r[k] == v for k, v in match.items())]
+
+
+def test_json_report_has_every_field_and_row(stored, runner):
+    report = json.loads(run(runner, "--format", "json", "--to", "2026-03-31"))
+    assert {k: report[k] for k in ("questionnaire", "version", "design", "confidence")} == {
+        "questionnaire": "sipas-service", "version": 1, "design": "srs", "confidence": 0.95}
+    expected = {"period", "agency", "agency_name", "level", "key", "estimate", "se", "ci_low",
+                "ci_high", "mean_score", "n", "psus", "df", "deff", "status", "reason",
+                "rank_low", "rank_high", "change", "change_ci_low", "change_ci_high",
+                "change_significant", "method"}
+    assert all(set(r) == expected for r in report["rows"])
+    assert {r["agency"] for r in report["rows"]} == {"AG-A", "AG-B", "*"}
+    # 1 service + 5 elements + 17 criteria for each of 2 agencies and "*".
+    assert len(report["rows"]) == 3 * (1 + 5 + ITEMS)
+    a1 = rows_by(report, agency="AG-A", key="A1")[0]
+    assert a1["estimate"] == pytest.approx(75.0) and a1["n"] == 40 and a1["df"] == 39
+    assert a1["level"] == "criterion" and a1["method"] == "korn-graubard"
+    assert a1["mean_score"] == pytest.approx((30 * 5 + 10 * 2) / 40)
+    assert a1["ci_low"] < 75 < a1["ci_high"]
+    b = rows_by(report, agency="AG-B", key="A1")[0]
+    assert b["estimate"] == pytest.approx(20.0) and b["agency_name"] == "Ủy ban nhân dân xã Đông Thạnh"
+    # Element E was answered by nobody in AG-B: no estimate, suppressed with a reason.
+    e = rows_by(report, agency="AG-B", key="E")[0]
+    assert e["estimate"] is None and e["status"] == "suppressed" and e["reason"]
+    everyone = rows_by(report, agency="*", key="A1")[0]
+    assert everyone["n"] == 75 and everyone["estimate"] == pytest.approx(37 / 75 * 100)
+
+
+def test_periods_follow_vietnam_time_and_flagged_are_optional(stored, runner):
+    report = json.loads(run(runner, "--format", "json", "--period", "month"))
+    assert sorted({r["period"] for r in report["rows"]}) == ["2026-03", "2026-04"]
+    april = rows_by(report, period="2026-04", agency="AG-B", key="A1")[0]
+    assert april["n"] == 31
+    march = rows_by(report, period="2026-03", agency="AG-B", key="A1")[0]
+    assert march["n"] == 35
+    flagged = json.loads(run(runner, "--format", "json", "--to", "2026-03-31", "--include-flagged"))
+    assert rows_by(flagged, agency="AG-B", key="A1")[0]["n"] == 36
+    only_march = json.loads(run(runner, "--format", "json", "--from", "2026-03-01", "--to", "2026-03-31"))
+    assert rows_by(only_march, agency="AG-B", key="A1")[0]["n"] == 35
+
+
+def test_change_since_previous_period_and_ranks(stored, runner):
+    report = json.loads(run(runner, "--format", "json", "--period", "month"))
+    april = rows_by(report, period="2026-04", agency="AG-B", key="A1")[0]
+    assert april["change"] == pytest.approx(100 - 20)
+    assert april["change_ci_low"] < 80 < april["change_ci_high"]
+    assert april["change_significant"] is True
+    march_service = rows_by(report, period="2026-03", key="service")
+    ranked = {r["agency"]: (r["rank_low"], r["rank_high"]) for r in march_service}
+    assert ranked["*"] == (None, None)
+    # AG-B's service index is suppressed (element E empty) and so gets no rank.
+    assert ranked["AG-B"] == (None, None)
+
+
+def test_cluster_design_counts_counters_as_psus(stored, runner):
+    report = json.loads(run(runner, "--format", "json", "--to", "2026-03-31", "--design", "cluster"))
+    a1 = rows_by(report, agency="AG-A", key="A1")[0]
+    assert report["design"] == "cluster"
+    assert (a1["psus"], a1["df"]) == (2, 1)
+    assert a1["estimate"] == pytest.approx(75.0)
+
+
+def test_csv_has_the_json_columns_and_xlsx_opens(stored, runner, tmp_path):
+    text = run(runner, "--to", "2026-03-31")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert list(table[0])[:5] == ["period", "agency", "agency_name", "level", "key"]
+    assert len(table) == 3 * (1 + 5 + ITEMS)
+    path = tmp_path / "indices.xlsx"
+    result = runner.invoke(args=["indices", "--format", "xlsx", "-o", str(path), "--to", "2026-03-31"])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(path)["indices"]
+    assert [c.value for c in sheet[1]][:3] == ["period", "agency", "agency_name"]
+    assert sheet.max_row == 1 + 3 * (1 + 5 + ITEMS)
+
+
+def test_poststratification_reweights_to_population(stored, runner, tmp_path):
+    # AG-A has 20 women and 20 men; women are all satisfied on A1, men half. Population 3:1.
+    population = tmp_path / "pop.csv"
+    population.write_text(
+        "agency,gender,population\nAG-A,female,3000\nAG-A,male,1000\nAG-B,,500\n", encoding="utf-8")
+    report = json.loads(run(runner, "--format", "json", "--to", "2026-03-31",
+                            "--poststrata", str(population)))
+    a1 = rows_by(report, agency="AG-A", key="A1")[0]
+    assert a1["estimate"] == pytest.approx((3000 * 1.0 + 1000 * 0.5) / 4000 * 100)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("agency,gender,population\nAG-A,female,3000\n", encoding="utf-8")
+    result = runner.invoke(args=["indices", "--to", "2026-03-31", "--poststrata", str(bad)])
+    assert result.exit_code == 1 and "no population total" in result.output
+
+
+def test_bad_options_are_refused(stored, runner):
+    assert runner.invoke(args=["indices", "--from", "31/03/2026"]).exit_code == 2
+    assert runner.invoke(args=["indices", "--questionnaire", "nope"]).exit_code == 2
+    assert runner.invoke(args=["indices", "--from", "2026-04-01", "--to", "2026-03-01"]).exit_code == 2
+    assert runner.invoke(args=["indices", "--format", "xlsx"]).exit_code == 2
+
+
+def test_no_responses_gives_no_rows(app, runner):
+    report = json.loads(run(runner, "--format", "json"))
+    assert report["rows"] == []
