@@ -87,7 +87,7 @@ def estimate_tables(
                 layout.scores[lo:hi],
                 layout.weight[lo:hi],
                 layout.agency[lo:hi],
-                layout.psu[lo:hi],
+                None if layout.psu is None else layout.psu[lo:hi],
                 cell,
                 n_agencies,
                 scheme,
@@ -148,6 +148,8 @@ def _reasons(
             suppress.append("no valid answer to this criterion")
         else:
             suppress.append("no valid answer to any of its criteria")
+    elif not has_se and is_all:
+        suppress.append(f"every agency has a single {unit}: variance cannot be estimated")
     elif not has_se:
         suppress.append(f"one {unit}: variance cannot be estimated")
     if has_estimate and key in lost:

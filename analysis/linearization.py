@@ -4,7 +4,7 @@ Notation of METHOD.md: weight w_i, r_ik = 1 if criterion k was answered, y_ik = 
 Influence value of respondent i for a key with weights a_k (criterion: a_k = 1 for itself):
     z_i = sum_k a_k w_i r_ik (y_ik - p_k) / sum_j w_j r_jk
 Var = m/(m-1) sum_c (Z_c - Zbar)^2 over the PSUs c of each stratum (agency), Z_c the PSU sum of z.
-Everything is done on blocks of whole agencies with numpy reductions: no loop over respondents.
+No loop over respondents: sums are bincounts, influence values one matrix product per agency.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 from analysis.composites import coefficients
 from analysis.data import Scheme
 
-# Rows per block: big enough for fast numpy calls, small enough to keep memory low (a block of
-# 65,536 responses x 22 keys is 11 MB per float array).
+# Rows per block of whole agencies: big enough for fast numpy calls, small enough to keep the
+# float copies of a block (65,536 x 32 answers indicators = 17 MB) cheap.
 BLOCK_ROWS = 1 << 16
 
 
@@ -54,31 +54,53 @@ def _blocks(starts: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return blocks
 
 
-def _segment_sums(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Sum `values` rows over consecutive segments; empty segments give 0 (reduceat does not)."""
-    out = np.zeros((len(lengths), *values.shape[1:]))
-    nonempty = lengths > 0
-    if nonempty.any():
-        out[nonempty] = np.add.reduceat(values, starts[nonempty], axis=0, dtype=np.float64)
-    return out
-
-
-def _centre_in_cells(z: np.ndarray, w: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """z_i - w_i * sum_g z / sum_g w within each post-stratum g (what R's postStratify does)."""
+def _centre_in_cells(x: np.ndarray, w: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """x_i - w_i * sum_g x / sum_g w within each post-stratum g (what R's postStratify does)."""
     _, code = np.unique(cell, return_inverse=True)
-    n_cells = int(code.max()) + 1
-    cell_w = np.bincount(code, weights=w, minlength=n_cells)
-    cell_z = np.stack(
-        [np.bincount(code, weights=z[:, j], minlength=n_cells) for j in range(z.shape[1])], axis=1
-    )
-    return z - w[:, None] * (cell_z / cell_w[:, None])[code]
+    onehot = np.zeros((len(code), int(code.max()) + 1))
+    onehot[np.arange(len(code)), code] = 1.0
+    # Sums per cell as one matrix product instead of a bincount per column.
+    cell_x = onehot.T @ x
+    cell_w = onehot.T @ w
+    return x - w[:, None] * (cell_x / cell_w[:, None])[code]
+
+
+def _sum_of_squares(totals: np.ndarray, centre: bool = True) -> np.ndarray:
+    """Return m/(m-1) sum_c (Z_c - Zbar)^2 per column (uncentred and unscaled for m = 1)."""
+    m = totals.shape[0]
+    if m == 1:
+        return totals[0] ** 2
+    if centre:
+        totals = totals - totals.mean(axis=0)
+    return np.einsum("cr,cr->r", totals, totals) * (m / (m - 1))
+
+
+def _histograms(
+    scores: np.ndarray, weight: np.ndarray, agency: np.ndarray, n_agencies: int, unit: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return weighted and unweighted counts of each answer value per (agency, item, value)."""
+    n_items = scores.shape[1]
+    levels = int(scores.max()) + 1 if scores.size else 1
+    weighted = np.zeros((n_agencies, n_items, levels))
+    counts = np.zeros((n_agencies, n_items, levels))
+    base = agency * levels
+    for k in range(n_items):
+        code = base + scores[:, k]
+        counts[:, k] = np.bincount(code, minlength=n_agencies * levels).reshape(-1, levels)
+        if unit:
+            weighted[:, k] = counts[:, k]
+        else:
+            weighted[:, k] = np.bincount(
+                code, weights=weight, minlength=n_agencies * levels
+            ).reshape(-1, levels)
+    return weighted, counts
 
 
 def estimate_period(
     scores: np.ndarray,
     weight: np.ndarray,
     agency: np.ndarray,
-    psu: np.ndarray,
+    psu: np.ndarray | None,
     cell: np.ndarray | None,
     n_agencies: int,
     scheme: Scheme,
@@ -99,16 +121,16 @@ def estimate_period(
     n_keys = len(keys)
     n_domains = n_agencies + 1
     star = n_agencies
+    smin = scheme.satisfied_min
     item_of = {k: i for i, k in enumerate(scheme.item_keys)}
-    elements = list(scheme.elements.values())
-    # Composite columns of the output and the criteria that make them up.
-    composite_cols = [keys.index(k) for k in keys if k not in item_of]
-    composite_items = []
-    for key in keys:
-        if key == "service":
-            composite_items.append([item_of[m] for members in elements for m in members])
-        elif key in scheme.elements:
-            composite_items.append([item_of[m] for m in scheme.elements[key]])
+    composite_keys = [k for k in keys if k not in item_of]
+    members = {
+        key: [item_of[m] for m in scheme.elements[key]]
+        if key != "service"
+        else [item_of[m] for ms in scheme.elements.values() for m in ms]
+        for key in composite_keys
+    }
+    unit = bool(np.all(weight == 1.0))
 
     starts = np.searchsorted(agency, np.arange(n_agencies + 1))
     sizes = np.diff(starts)
@@ -116,118 +138,90 @@ def estimate_period(
         new_unit = np.ones(len(agency), dtype=bool)
         new_unit[1:] = (agency[1:] != agency[:-1]) | (psu[1:] != psu[:-1])
         unit_starts = np.flatnonzero(new_unit)
-        unit_offsets = np.searchsorted(unit_starts, starts)  # first unit of each agency
+        unit_offsets = np.searchsorted(unit_starts, starts)  # first PSU of each agency
         psus = np.diff(unit_offsets)
     else:
         psus = sizes.copy()
-    blocks = _blocks(starts, BLOCK_ROWS)
-    smin = scheme.satisfied_min
 
-    def block_arrays(first: int, last: int):
-        lo, hi = starts[first], starts[last]
-        s = scores[lo:hi]
-        w = weight[lo:hi]
-        valid = s > 0
-        wr = valid * w[:, None]
-        wry = (s >= smin) * w[:, None]
-        return lo, hi, s, w, valid, wr, wry
-
-    # Pass 1: per agency and criterion, sum of w r (W0), of w r y (W1), of w r score, counts;
-    # per composite, respondents with any valid answer among its criteria and their weight.
+    # Pass 1, sufficient statistics: per agency, item and answer value, the sum of weights.
+    # From them: W0 = sum w r, W1 = sum w r y, the score sums and the counts of valid answers.
+    weighted, counts = _histograms(scores, weight, agency, n_agencies, unit)
+    values = np.arange(weighted.shape[2], dtype=np.float64)
     w0 = np.zeros((n_domains, n_items))
     w1 = np.zeros((n_domains, n_items))
     wscore = np.zeros((n_domains, n_items))
     count = np.zeros((n_domains, n_items))
-    any_n = np.zeros((n_domains, len(composite_cols)))
-    any_w = np.zeros((n_domains, len(composite_cols)))
-    for first, last in blocks:
-        lo, hi, s, w, valid, wr, wry = block_arrays(first, last)
-        seg = starts[first:last] - lo
-        size = sizes[first:last]
-        w0[first:last] = _segment_sums(wr, seg, size)
-        w1[first:last] = _segment_sums(wry, seg, size)
-        wscore[first:last] = _segment_sums(wr * s, seg, size)
-        count[first:last] = _segment_sums(valid.view(np.uint8), seg, size)
-        if composite_cols:
-            anyv = np.stack([valid[:, idx].any(axis=1) for idx in composite_items], axis=1)
-            any_n[first:last] = _segment_sums(anyv.view(np.uint8), seg, size)
-            any_w[first:last] = _segment_sums(anyv * w[:, None], seg, size)
-    for table in (w0, w1, wscore, count, any_n, any_w):
+    w0[:star] = weighted[:, :, 1:].sum(axis=2)
+    w1[:star] = weighted[:, :, smin:].sum(axis=2)
+    wscore[:star] = weighted @ values
+    count[:star] = counts[:, :, 1:].sum(axis=2)
+    # Respondents (and their weight) with a valid answer to at least one criterion of a composite.
+    n = np.zeros((n_domains, n_keys))
+    w_key = np.zeros((n_domains, n_keys))
+    for key in composite_keys:
+        answered = (scores[:, members[key]] > 0).any(axis=1)
+        col = keys.index(key)
+        n[:star, col] = np.bincount(agency, weights=answered, minlength=n_agencies)
+        w_key[:star, col] = np.bincount(agency, weights=weight * answered, minlength=n_agencies)
+    for key, k in item_of.items():
+        n[:star, keys.index(key)] = count[:star, k]
+        w_key[:star, keys.index(key)] = w0[:star, k]
+    for table in (w0, w1, wscore, count, n, w_key):
         table[star] = table[:star].sum(axis=0)
 
-    valid_dom = count > 0
-    p = np.divide(w1, w0, out=np.zeros_like(w1), where=valid_dom)
-    inv_w0 = np.divide(1.0, w0, out=np.zeros_like(w0), where=valid_dom)
-    mean = np.divide(wscore, w0, out=np.zeros_like(w0), where=valid_dom)
-    coef = coefficients(valid_dom, scheme)
+    valid = count > 0
+    p = np.divide(w1, w0, out=np.zeros_like(w1), where=valid)
+    inv_w0 = np.divide(1.0, w0, out=np.zeros_like(w0), where=valid)
+    mean = np.divide(wscore, w0, out=np.zeros_like(w0), where=valid)
+    coef = coefficients(valid, scheme)
     has_key = coef.any(axis=1)
     estimate = np.where(has_key, np.einsum("dk,dkr->dr", p, coef), np.nan)
     mean_score = np.where(has_key, np.einsum("dk,dkr->dr", mean, coef), np.nan)
-
-    # n and total weight of the respondents behind each key (criteria: their valid answers).
-    n = np.zeros((n_domains, n_keys))
-    w_key = np.zeros((n_domains, n_keys))
-    for j, col in enumerate(composite_cols):
-        n[:, col] = any_n[:, j]
-        w_key[:, col] = any_w[:, j]
-    for key, k in item_of.items():
-        n[:, keys.index(key)] = count[:, k]
-        w_key[:, keys.index(key)] = w0[:, k]
-
-    # Agencies whose coefficients differ from the all-answered ones need their own matmul.
-    full = coefficients(np.ones((1, n_items), dtype=bool), scheme)[0]
-    special = [a for a in range(n_agencies) if sizes[a] and not valid_dom[a].all()]
+    # z_i = w_i sum_k a_k (ry_ik - p_k r_ik) / W0_k = w_i [ry_i, r_i] @ B, with B stacking
+    # a_k / W0_k over -a_k p_k / W0_k: one matrix product per agency gives every key at once.
+    design_matrix = np.concatenate(
+        [coef * inv_w0[:, :, None], -coef * (p * inv_w0)[:, :, None]], axis=1
+    )
 
     # Pass 2: influence values, PSU totals, centred sums of squares per stratum.
-    sumsq = np.zeros((n_domains, n_keys))  # within-agency sum of squares, scaled m/(m-1)
+    sumsq = np.full((n_domains, n_keys), np.nan)  # own variance; NaN for a lone PSU
+    sumsq[star] = 0.0
     h = np.zeros((n_domains, n_keys))  # sum of z^2 / w, for the design effect
-    for first, last in blocks:
-        lo, hi, s, w, valid, wr, wry = block_arrays(first, last)
-        del s, valid
-        local_agency = agency[lo:hi] - first
-        seg = starts[first:last] - lo
-        size = sizes[first:last]
-        z = (wry - wr * p[first:last][local_agency]) * inv_w0[first:last][local_agency]
-        zs = (wry - wr * p[star]) * inv_w0[star]
-        del wr, wry
-        x = z @ full
-        for a in special:
-            if first <= a < last:
-                rows = slice(starts[a] - lo, starts[a + 1] - lo)
-                x[rows] = z[rows] @ coef[a]
-        xs = zs @ coef[star]
+    for first, last in _blocks(starts, BLOCK_ROWS):
+        lo, hi = starts[first], starts[last]
+        s = scores[lo:hi]
+        w = weight[lo:hi]
+        indicators = np.empty((hi - lo, 2 * n_items))
+        np.greater_equal(s, smin, out=indicators[:, :n_items])
+        np.greater(s, 0, out=indicators[:, n_items:])
+        x_all = indicators @ design_matrix[star]
+        if not unit:
+            x_all *= w[:, None]
         # Design effect denominators use the raw z (svyvar ignores post-strata).
-        h[first:last] = _segment_sums(x * x / w[:, None], seg, size)
-        h[star] += np.einsum("ir,ir,i->r", xs, xs, 1.0 / w)
-        if cell is not None:
-            # Post-stratified: centre within (agency, cell) before PSU totals, for both z and z*.
-            cells = agency[lo:hi] * (int(cell.max()) + 1) + cell[lo:hi]
-            x = _centre_in_cells(x, w, cells)
-            xs = _centre_in_cells(xs, w, cells)
-        if design == "cluster":
-            u_lo, u_hi = unit_offsets[first], unit_offsets[last]
-            ustarts = unit_starts[u_lo:u_hi] - lo
-            x = np.add.reduceat(x, ustarts, axis=0)
-            xs = np.add.reduceat(xs, ustarts, axis=0)
-            unit_agency = local_agency[ustarts]
-            useg = unit_offsets[first:last] - u_lo
-        else:
-            unit_agency = local_agency
-            useg = seg
-        m = psus[first:last].astype(np.float64)
-        safe_m = np.maximum(m, 1.0)
-        # Own agency: centre PSU totals at the stratum mean; a lone PSU gives no variance.
-        centred = x - (_segment_sums(x, useg, psus[first:last]) / safe_m[:, None])[unit_agency]
-        own = _segment_sums(centred * centred, useg, psus[first:last])
-        scale = np.divide(m, m - 1.0, out=np.full_like(m, np.nan), where=m > 1)
-        sumsq[first:last] = own * scale[:, None]
-        # All agencies: same per stratum with z*, but a stratum with one PSU is not centred
-        # (R's survey.lonely.psu = "adjust": its PSU total is taken around the grand mean 0).
-        mean_s = _segment_sums(xs, useg, psus[first:last]) / safe_m[:, None]
-        mean_s[m == 1] = 0.0
-        centred = xs - mean_s[unit_agency]
-        strat = _segment_sums(centred * centred, useg, psus[first:last])
-        sumsq[star] += (strat * np.where(m > 1, scale, 1.0)[:, None]).sum(axis=0)
+        h[star] += np.einsum("ir,ir->r", x_all, x_all if unit else x_all / w[:, None])
+        for a in range(first, last):
+            if not sizes[a]:
+                continue
+            rows = slice(starts[a] - lo, starts[a + 1] - lo)
+            x = indicators[rows] @ design_matrix[a]
+            xs = x_all[rows]
+            wa = w[rows]
+            if not unit:
+                x *= wa[:, None]
+            h[a] = np.einsum("ir,ir->r", x, x if unit else x / wa[:, None])
+            if cell is not None:
+                # Post-stratified: centre within cells before PSU totals, for z and z*.
+                x = _centre_in_cells(x, wa, cell[lo:hi][rows])
+                xs = _centre_in_cells(xs, wa, cell[lo:hi][rows])
+            if design == "cluster":
+                local = unit_starts[unit_offsets[a] : unit_offsets[a + 1]] - starts[a]
+                x = np.add.reduceat(x, local, axis=0)
+                xs = np.add.reduceat(xs, local, axis=0)
+            if psus[a] > 1:
+                sumsq[a] = _sum_of_squares(x)
+            # "*": same per stratum with z*, but a stratum with one PSU is not centred (R's
+            # survey.lonely.psu = "adjust": its PSU total is taken around the grand mean 0).
+            sumsq[star] += _sum_of_squares(xs)
 
     nonempty = sizes > 0
     respondents = np.append(sizes, sizes.sum())
@@ -235,20 +229,23 @@ def estimate_period(
     df = np.append(psus - 1, psus.sum() - nonempty.sum())
     lonely = np.append((psus == 1).astype(np.int64), int((psus == 1).sum()))
     variance = np.where(has_key, sumsq, np.nan)
-    # Agencies with one PSU: no variance (NaN from scale); "*" keeps its adjusted value.
-    variance[star] = np.where(has_key[star], sumsq[star], np.nan)
+    if df[star] < 1:
+        # Every agency has one PSU: "adjust" alone would make up a variance with no df behind it
+        # (R's svydesign refuses such a design).
+        variance[star] = np.nan
     # deff = v / vsrs, vsrs = (sum w) (sum z^2 / w) / (n - 1): svymean(deff = "replace") of the
     # linearized score; for a criterion this is p (1 - p) / (n - 1) as R gives.
     vsrs = np.divide(w_key * h, n - 1.0, out=np.zeros_like(h), where=n > 1)
-    ok = (vsrs > 0) & np.isfinite(variance)
-    deff = np.divide(variance, vsrs, out=np.full_like(h, np.nan), where=ok)
+    deff = np.divide(
+        variance, vsrs, out=np.full_like(h, np.nan), where=(vsrs > 0) & np.isfinite(variance)
+    )
     return PeriodEstimates(
         estimate=estimate,
         variance=variance,
         deff=deff,
         mean_score=mean_score,
         n=n.astype(np.int64),
-        valid=valid_dom,
+        valid=valid,
         respondents=respondents,
         psus=all_psus,
         df=df,

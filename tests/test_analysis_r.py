@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from needs import need, need_program
 
 from analysis import Responses, Scheme, index_rows, poststratify
 from analysis.synthetic import clustered_responses
+from tests.needs import need, need_program
 
 REFERENCE = Path(__file__).parent / "r" / "reference.R"
 TOLERANCE = 1e-8
