@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from survey import db
 from survey import staff_ops as ops
@@ -12,7 +13,7 @@ from survey.permissions import Role
 from survey.posters import render_posters
 from survey.staff_queries import agency_by_code, posters_for_agency
 
-users = click.Group("users", help="Staff accounts of the console.")
+users = AppGroup("users", help="Staff accounts of the console.")
 
 
 @users.command("create")
@@ -56,6 +57,7 @@ def users_create(email: str, role: str, agency_code: str | None, generate_passwo
 
 
 @click.command("posters")
+@with_appcontext
 @click.option(
     "--agency",
     "agency_code",
