@@ -1,5 +1,6 @@
 """Command-line commands for staff accounts and posters."""
 
+import sys
 from pathlib import Path
 
 import click
@@ -88,8 +89,7 @@ def posters_command(agency_code: str, size: str, output: Path):
     if not posters:
         raise click.ClickException(f"{agency_code} and its sub-agencies have no active counter.")
     # The bar goes to stderr, so that `-o /dev/stdout` would still give a clean PDF.
-    stderr = click.get_text_stream("stderr")
-    with click.progressbar(length=len(posters), label="Posters", file=stderr) as bar:
+    with click.progressbar(length=len(posters), label="Posters", file=sys.stderr) as bar:
         pdf = render_posters(posters, size, bar.update)
     # Written only once complete, so an interrupted run leaves no half PDF behind.
     output.write_bytes(pdf)
