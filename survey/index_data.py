@@ -88,29 +88,50 @@ def period_codes(days: np.ndarray, period: str | None) -> tuple[np.ndarray, list
     return codes.astype(np.int64), [labels(int(k)) for k in unique]
 
 
-def _version_layouts(engine: Engine, definition: Definition) -> dict[int, np.ndarray]:
-    """Map each stored version's id to the column of each current item in its scores string."""
+def _version_layouts(
+    engine: Engine, definition: Definition
+) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+    """Map each stored version's id to where each current item sits in its scores, and its width."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(Questionnaire.id, Questionnaire.version, Questionnaire.definition).where(
                 Questionnaire.slug == definition.slug)
         ).all()
-    layouts = {}
+    layouts, widths = {}, {}
     for version_id, version, data in rows:
         items = check(data, f"{definition.slug} v{version}").scale_items
         # -1 marks an item the version did not ask: read as missing.
         layouts[version_id] = np.array(
             [items.index(k) if k in items else -1 for k in definition.scale_items])
-    return layouts
+        widths[version_id] = len(items)
+    return layouts, widths
+
+
+@dataclass
+class _Columns:
+    """The selected responses as arrays, in each version's own scores layout."""
+
+    agency_ids: np.ndarray
+    counter_ids: np.ndarray
+    version_ids: np.ndarray
+    days: np.ndarray
+    weight: np.ndarray
+    psu: np.ndarray  # bytes, b"" where none
+    raw_scores: np.ndarray  # (n, widest version) digits, 0 = missing
+    details: list[dict] | None = None
 
 
 def load_index_data(
     engine: Engine, definition: Definition, selection: Selection, with_details: bool = False
 ) -> IndexData:
     """Read the selected responses of `definition`'s questionnaire into analysis arrays."""
-    layouts = _version_layouts(engine, definition)
+    layouts, widths = _version_layouts(engine, definition)
     statuses = ("valid", "flagged") if selection.include_flagged else ("valid",)
-    where = [f"questionnaire_id IN ({','.join(str(int(v)) for v in layouts) or 'NULL'})",
+    # "+questionnaire_id" keeps SQLite from walking the index row by row: a plain scan of the
+    # table is faster when most rows match (PostgreSQL's planner decides for itself).
+    versions = ",".join(str(int(v)) for v in layouts) or "NULL"
+    where = [f"+questionnaire_id IN ({versions})" if engine.dialect.name == "sqlite"
+             else f"questionnaire_id IN ({versions})",
              f"status IN ({','.join(repr(s) for s in statuses)})"]
     params: list = []
     if selection.date_from:
@@ -119,90 +140,144 @@ def load_index_data(
     if selection.date_to:
         where.append("local_day <= %s")
         params.append(day_number(selection.date_to))
-    columns = "agency_id, counter_id, psu, weight, local_day, questionnaire_id, scores"
-    if with_details:
-        columns += ", details"
-    sql = f"SELECT {columns} FROM responses WHERE {' AND '.join(where)} ORDER BY id"
+    width = max(widths.values(), default=len(definition.scale_items))
     raw = engine.raw_connection()
     try:
-        cursor = raw.cursor()
-        if engine.dialect.paramstyle == "qmark":  # sqlite3; psycopg takes %s
-            sql = sql.replace("%s", "?")
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        cursor.close()
+        if engine.dialect.name == "sqlite" and not with_details:
+            columns = _fetch_packed(raw, " AND ".join(where).replace("%s", "?"), params, width)
+        else:
+            if engine.dialect.paramstyle == "qmark":
+                where = [w.replace("%s", "?") for w in where]
+            columns = _fetch_columns(raw, " AND ".join(where), params, width, with_details)
     finally:
         raw.close()
-    return _to_arrays(engine, definition, selection, layouts, rows, with_details)
+    return _to_index_data(engine, definition, selection, layouts, columns)
 
 
-def _to_arrays(engine, definition, selection, layouts, rows, with_details) -> IndexData:
-    n, k = len(rows), len(definition.scale_items)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (8 if with_details else 7)
-    agency_ids = np.fromiter(columns[0], dtype=np.int64, count=n)
-    counter_ids = np.fromiter(columns[1], dtype=np.int64, count=n)
-    weight = np.fromiter(columns[3], dtype=np.float64, count=n)
-    days = np.fromiter(columns[4], dtype=np.int64, count=n)
-    version_ids = np.fromiter(columns[5], dtype=np.int64, count=n)
-    scores = _scores(columns[6], version_ids, layouts, k)
-    psu = _psu_codes(counter_ids, columns[2])
-    agencies = _agencies(engine, definition.slug, agency_ids)
-    agency_index = {a.id: i for i, a in enumerate(agencies)}
-    lookup = np.zeros(max(agency_index, default=0) + 1, dtype=np.int64)
-    for agency_id, index in agency_index.items():
-        lookup[agency_id] = index
-    period, labels = period_codes(days, selection.period)
-    current = max(layouts, default=0)
-    with engine.connect() as conn:
-        version = conn.execute(
-            select(Questionnaire.version).where(Questionnaire.content_hash == definition.content_hash)
-        ).scalar() or (conn.execute(
-            select(Questionnaire.version).where(Questionnaire.id == current)).scalar() or 0)
-    responses = Responses(scores=scores, agency=lookup[agency_ids] if n else agency_ids,
-                          psu=psu, weight=weight, period=period)
+def _run(raw, sql: str, params: list) -> list[tuple]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+# Fixed widths of the packed row: agency, counter, version ids, day, weight, psu, scores.
+_PACK = ((0, 10), (10, 20), (20, 30), (30, 38), (38, 63), (63, 123))
+_SCORES_AT = 123
+
+
+def _fetch_packed(raw, where: str, params: list, width: int) -> _Columns:
+    """Read each row as one fixed-width string and cut the columns out of one numpy buffer.
+
+    A million 7-value tuples cost seconds to build and transpose in Python; a million strings
+    joined into one buffer cost a fraction of that.
+    """
+    zeros = "0" * width
+    sql = (
+        "SELECT printf('%010d%010d%010d%08d%25.15e%-60s', agency_id, counter_id, "
+        f"questionnaire_id, local_day, weight, coalesce(psu, '')) || substr(scores || '{zeros}', "
+        f"1, {width}) FROM responses WHERE {where}"
+    )
+    rows = _run(raw, sql, params)
+    n, row_width = len(rows), _SCORES_AT + width
+    if n == 0:
+        return _empty(width)
+    buffer = np.frombuffer("".join(r[0] for r in rows).encode("utf-8"), dtype=np.uint8)
+    if buffer.size != n * row_width:  # a non-ASCII psu: fall back to the plain columns
+        return _fetch_columns(raw, where, params, width, False)
+    table = buffer.reshape(n, row_width)
+
+    def number(lo: int, hi: int) -> np.ndarray:
+        digits = table[:, lo:hi].astype(np.int64) - 48
+        return digits @ (10 ** np.arange(hi - lo - 1, -1, -1, dtype=np.int64))
+
+    def text(lo: int, hi: int) -> np.ndarray:
+        return np.ascontiguousarray(table[:, lo:hi]).view(f"S{hi - lo}").ravel()
+
+    return _Columns(
+        agency_ids=number(*_PACK[0]), counter_ids=number(*_PACK[1]),
+        version_ids=number(*_PACK[2]), days=number(*_PACK[3]),
+        weight=text(*_PACK[4]).astype(np.float64),
+        psu=np.char.strip(text(*_PACK[5])),
+        raw_scores=table[:, _SCORES_AT:] - 48,
+    )
+
+
+def _fetch_columns(raw, where: str, params: list, width: int, with_details: bool) -> _Columns:
+    """Read the columns plainly (PostgreSQL, or when demographics are needed)."""
+    extra = ", details" if with_details else ""
+    rows = _run(raw, "SELECT agency_id, counter_id, questionnaire_id, local_day, weight, psu, "
+                     f"scores{extra} FROM responses WHERE {where}", params)
+    if not rows:
+        return _empty(width)
+    columns = list(zip(*rows, strict=True))
+    n = len(rows)
+    scores = "".join(s.ljust(width, "0")[:width] for s in columns[6]).encode("ascii")
     details = None
     if with_details:
         # The raw cursor gives JSON text on SQLite and parsed objects on PostgreSQL.
         details = [json.loads(d) if isinstance(d, str) else (d or {}) for d in columns[7]]
-    return IndexData(responses, scheme_of(definition), agencies, labels, version, details)
+    return _Columns(
+        agency_ids=np.fromiter(columns[0], np.int64, n),
+        counter_ids=np.fromiter(columns[1], np.int64, n),
+        version_ids=np.fromiter(columns[2], np.int64, n),
+        days=np.fromiter(columns[3], np.int64, n),
+        weight=np.fromiter(columns[4], np.float64, n),
+        psu=np.array([(p or "").encode() for p in columns[5]], dtype=object),
+        raw_scores=np.frombuffer(scores, dtype=np.uint8).reshape(n, width) - 48,
+        details=details,
+    )
 
 
-def _scores(strings, version_ids, layouts, k) -> np.ndarray:
-    n = len(strings)
-    if n == 0:
-        return np.zeros((0, k), dtype=np.uint8)
-    widths = {len(s) for s in strings[: min(n, 1000)]}
-    same_layout = len(layouts) == 1 and np.array_equal(next(iter(layouts.values())), np.arange(k))
-    if same_layout and widths == {k}:
-        buffer = "".join(strings).encode("ascii")
-        if len(buffer) == n * k:  # every string has the current width
-            return (np.frombuffer(buffer, dtype=np.uint8).reshape(n, k) - 48).astype(np.uint8)
-    # Mixed versions: place each version's columns where the current definition has them.
-    out = np.zeros((n, k), dtype=np.uint8)
+def _empty(width: int) -> _Columns:
+    none = np.zeros(0, dtype=np.int64)
+    return _Columns(none, none, none, none, np.zeros(0), np.zeros(0, dtype=object),
+                    np.zeros((0, width), dtype=np.uint8), [])
+
+
+def _to_index_data(engine, definition, selection, layouts, columns: _Columns) -> IndexData:
+    scores = _scores(columns, layouts, len(definition.scale_items))
+    psu = _psu_codes(columns.counter_ids, columns.psu)
+    agencies = _agencies(engine, definition.slug, columns.agency_ids)
+    lookup = np.zeros(max((a.id for a in agencies), default=0) + 1, dtype=np.int64)
+    for index, agency in enumerate(agencies):
+        lookup[agency.id] = index
+    period, labels = period_codes(columns.days, selection.period)
+    with engine.connect() as conn:
+        version = conn.execute(
+            select(Questionnaire.version).where(
+                Questionnaire.slug == definition.slug,
+                Questionnaire.content_hash == definition.content_hash)
+        ).scalar() or 0
+    responses = Responses(scores=scores, agency=lookup[columns.agency_ids], psu=psu,
+                          weight=columns.weight, period=period)
+    return IndexData(responses, scheme_of(definition), agencies, labels, version, columns.details)
+
+
+def _scores(columns: _Columns, layouts: dict[int, np.ndarray], k: int) -> np.ndarray:
+    """Place each version's answers in the current definition's columns."""
+    identity = np.arange(k)
+    if all(len(layout) == k and np.array_equal(layout, identity) for layout in layouts.values()):
+        return np.ascontiguousarray(columns.raw_scores[:, :k], dtype=np.uint8)
+    out = np.zeros((len(columns.version_ids), k), dtype=np.uint8)
     for version_id, layout in layouts.items():
-        rows = np.flatnonzero(version_ids == version_id)
-        if not len(rows):
-            continue
-        width = max(len(strings[i]) for i in rows)
-        raw = np.frombuffer(
-            "".join(strings[i].ljust(width, "0") for i in rows).encode("ascii"), dtype=np.uint8
-        ).reshape(len(rows), width) - 48
+        rows = columns.version_ids == version_id
         for target, source in enumerate(layout):
             if source >= 0:
-                out[rows, target] = raw[:, source]
+                out[rows, target] = columns.raw_scores[rows, source]
     return out
 
 
-def _psu_codes(counter_ids: np.ndarray, psus: tuple) -> np.ndarray:
-    # The imported `psu` when given, else the counter: codes above every counter id.
-    if not any(psus):
-        return counter_ids.copy()
+def _psu_codes(counter_ids: np.ndarray, psus: np.ndarray) -> np.ndarray:
+    """Return the PSU of each response: its imported `psu` when given, else its counter."""
+    given = np.flatnonzero(psus != b"")
     codes = counter_ids.copy()
-    offset = int(counter_ids.max(initial=0)) + 1
-    names: dict[str, int] = {}
-    for i, name in enumerate(psus):
-        if name:
-            codes[i] = offset + names.setdefault(name, len(names))
+    if len(given):
+        # Imported PSU names get codes above every counter id, so the two never collide.
+        _, index = np.unique(psus[given].astype(bytes), return_inverse=True)
+        codes[given] = int(counter_ids.max(initial=0)) + 1 + index
     return codes
 
 

@@ -157,3 +157,52 @@ def test_bad_options_are_refused(stored, runner):
 def test_no_responses_gives_no_rows(app, runner):
     report = json.loads(run(runner, "--format", "json"))
     assert report["rows"] == []
+
+
+def test_imported_psu_is_the_cluster_unit(app, runner, make_agency, make_counter, tmp_path):
+    agency = make_agency(code="AG-P")
+    counter = make_counter(agency=agency)
+    items = "A1,A2,A3,B1,B2,B3,B4,C1,C2,C3,D1,D2,D3,E1,E2,E3"
+    lines = [f"counter,submitted_at,{items},psu"]
+    for i in range(60):
+        value = "5" if i % 3 else "2"
+        lines.append(f"{counter.code},2026-02-0{1 + i % 5}," + ",".join([value] * 16) + f",xã-{i % 4}")
+    path = tmp_path / "paper.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert runner.invoke(args=["responses", "import", str(path)]).exit_code == 0
+    report = json.loads(run(runner, "--format", "json", "--design", "cluster"))
+    a1 = rows_by(report, agency="AG-P", key="A1")[0]
+    assert (a1["n"], a1["psus"], a1["df"]) == (60, 4, 3)
+    assert a1["estimate"] == pytest.approx(40 / 60 * 100)
+
+
+def test_older_versions_are_read_with_their_own_layout(app, runner, make_counter):
+    from dataclasses import replace
+
+    counter = make_counter()
+    with app.app_context():
+        session = db.session()
+        current = app.extensions["questionnaires"]["sipas-service"]
+        # An older version without OVERALL and with A2 before A1.
+        old_data = json.loads(json.dumps(current.data))
+        first = old_data["sections"][0]["questions"]
+        first[0], first[1] = first[1], first[0]
+        old_data["sections"] = [s for s in old_data["sections"] if s["key"] != "overall"]
+        from survey.questionnaires import check
+
+        old = check(old_data, "old")
+        old_version = ensure_version(session, replace(old, slug="sipas-service"))
+        new_version = ensure_version(session, current)
+        when = datetime(2026, 5, 5, 3)
+        for version, scores in ((old_version, "25" + "4" * 14), (new_version, "52" + "4" * 14 + "3")):
+            session.add(Response(questionnaire_id=version.id, counter_id=counter.id,
+                                 agency_id=counter.agency_id, submitted_at=when,
+                                 local_day=vietnam_day(when), scores=scores, details={}))
+        session.commit()
+    report = json.loads(run(runner, "--format", "json"))
+    agency = rows_by(report, key="A1")[0]["agency"]
+    mine = {r["key"]: r for r in rows_by(report, agency=agency)}
+    # Old A1 is its second digit (5); new A1 is the first (5): both satisfied. A2: both 2.
+    assert mine["A1"]["estimate"] == pytest.approx(100) and mine["A1"]["n"] == 2
+    assert mine["A2"]["estimate"] == pytest.approx(0) and mine["A2"]["n"] == 2
+    assert mine["OVERALL"]["n"] == 1 and mine["OVERALL"]["mean_score"] == pytest.approx(3)
