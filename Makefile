@@ -24,7 +24,7 @@ run: install
 	@echo "Survey platform: http://127.0.0.1:$(PORT)/"
 	@echo "A demo survey:   $$($(BIN)/flask counters list --format csv | sed -n '2p' | cut -d, -f4)"
 	@echo
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - app:app
 
 test: install
 	$(BIN)/python -m pytest
