@@ -8,6 +8,7 @@ from analysis.comparisons import difference, holm, pairwise_differences, welch_d
 from analysis.data import Responses, Scheme
 from analysis.indices import ALL, FIELDS, estimate_tables, index_rows
 from analysis.intervals import clopper_pearson, effective_size, korn_graubard, logit_t
+from analysis.mean_scores import MEAN_FIELDS, mean_score_rows
 from analysis.poststratification import poststratify
 from analysis.ranks import rank_intervals
 from analysis.status import classify
@@ -15,6 +16,7 @@ from analysis.status import classify
 __all__ = [
     "ALL",
     "FIELDS",
+    "MEAN_FIELDS",
     "Responses",
     "Scheme",
     "classify",
@@ -26,6 +28,7 @@ __all__ = [
     "index_rows",
     "korn_graubard",
     "logit_t",
+    "mean_score_rows",
     "pairwise_differences",
     "poststratify",
     "rank_intervals",

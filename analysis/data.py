@@ -23,12 +23,14 @@ class Scheme:
     `item_keys` names the K columns of `Responses.scores` in order. `elements` maps an element key
     to its criterion keys; the service index is the unweighted mean of the element indices. Items
     in no element (an overall question) get criterion rows only. An answer is satisfied when its
-    value is >= `satisfied_min` (4 on the SIPAS 1-5 scale, 2 on the quick form's 1-3 scale).
+    value is >= `satisfied_min` (4 on the SIPAS 1-5 scale, 2 on the quick form's 1-3 scale);
+    answers run from 1 to `max_score`.
     """
 
     item_keys: tuple[str, ...]
     elements: dict[str, tuple[str, ...]] = field(default_factory=dict)
     satisfied_min: int = 4
+    max_score: int = 5  # top of the answer scale (3 on the quick form): bounds mean-score CIs
 
     def __post_init__(self) -> None:
         # Accept lists from callers but store tuples, so a Scheme can be shared and hashed safely.
@@ -40,6 +42,8 @@ class Scheme:
             raise ValueError("item keys must be unique")
         if self.satisfied_min < 1:
             raise ValueError("satisfied_min must be >= 1: the value 0 means 'missing'")
+        if self.max_score < max(2, self.satisfied_min):
+            raise ValueError("max_score must be >= 2 and >= satisfied_min")
         seen: set[str] = set()
         for element, keys in self.elements.items():
             if not keys:
@@ -62,7 +66,9 @@ class Scheme:
     @classmethod
     def quick(cls) -> Scheme:
         """Return the counter-quick scheme: Q1, Q2 on 1-3, satisfied unless 1 (Không hài lòng)."""
-        return cls(item_keys=("Q1", "Q2"), elements={"Q": ("Q1", "Q2")}, satisfied_min=2)
+        return cls(
+            item_keys=("Q1", "Q2"), elements={"Q": ("Q1", "Q2")}, satisfied_min=2, max_score=3
+        )
 
     @property
     def keys(self) -> list[str]:

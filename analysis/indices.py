@@ -14,7 +14,7 @@ from analysis.intervals import effective_size, korn_graubard, logit_t
 from analysis.layout import arrange
 from analysis.linearization import PeriodEstimates, estimate_period
 from analysis.ranks import DEFAULT_DRAWS, DEFAULT_SEED, rank_intervals
-from analysis.status import SUPPRESSED, classify
+from analysis.status import SUPPRESSED, classify, finite_or_none
 
 ALL = "*"
 FIELDS = (
@@ -61,6 +61,40 @@ def _stack(periods: list[PeriodEstimates], name: str) -> np.ndarray:
     return np.stack([getattr(e, name) for e in periods])
 
 
+def estimate_periods(
+    responses: Responses,
+    scheme: Scheme,
+    *,
+    design: str = "srs",
+    n_agencies: int | None = None,
+    n_periods: int | None = None,
+    measure: str = "satisfied",
+) -> list[PeriodEstimates]:
+    """Return one PeriodEstimates per period (each period's own design), fractions or scores."""
+    if n_agencies is None:
+        n_agencies = int(responses.agency.max()) + 1 if responses.n else 0
+    if n_periods is None:
+        n_periods = int(responses.period.max()) + 1 if responses.n else 0
+    layout = arrange(responses, n_agencies, n_periods, by_psu=design == "cluster")
+    periods = []
+    for p in range(n_periods):
+        lo, hi = layout.period_starts[p], layout.period_starts[p + 1]
+        periods.append(
+            estimate_period(
+                layout.scores[lo:hi],
+                layout.weight[lo:hi],
+                layout.agency[lo:hi],
+                None if layout.psu is None else layout.psu[lo:hi],
+                None if layout.poststratum is None else layout.poststratum[lo:hi],
+                n_agencies,
+                scheme,
+                design,
+                measure,
+            )
+        )
+    return periods
+
+
 def estimate_tables(
     responses: Responses,
     scheme: Scheme,
@@ -75,25 +109,13 @@ def estimate_tables(
         raise ValueError("level must lie strictly between 0 and 1")
     if n_agencies is None:
         n_agencies = int(responses.agency.max()) + 1 if responses.n else 0
-    if n_periods is None:
-        n_periods = int(responses.period.max()) + 1 if responses.n else 0
-    layout = arrange(responses, n_agencies, n_periods, by_psu=design == "cluster")
-    periods = []
-    for p in range(n_periods):
-        lo, hi = layout.period_starts[p], layout.period_starts[p + 1]
-        cell = None if layout.poststratum is None else layout.poststratum[lo:hi]
-        periods.append(
-            estimate_period(
-                layout.scores[lo:hi],
-                layout.weight[lo:hi],
-                layout.agency[lo:hi],
-                None if layout.psu is None else layout.psu[lo:hi],
-                cell,
-                n_agencies,
-                scheme,
-                design,
-            )
-        )
+    periods = estimate_periods(
+        responses, scheme, design=design, n_agencies=n_agencies, n_periods=n_periods
+    )
+    if not periods:
+        shape = (0, n_agencies + 1, len(scheme.keys))
+        empty = np.zeros(shape)
+        return Tables(empty, empty, empty, empty, np.empty(shape, dtype=object), empty, [])
     est = _stack(periods, "estimate")
     # Composites of criteria all at 0 or 1 differ from 0 / 1 by rounding only.
     est = np.where(np.abs(est) < SNAP, 0.0, np.where(np.abs(est - 1) < SNAP, 1.0, est))
@@ -118,11 +140,6 @@ def estimate_tables(
         n_effective=n_eff,
         periods=periods,
     )
-
-
-def _value(x) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
 
 
 def _reasons(
@@ -297,22 +314,22 @@ def index_rows(
                         "agency": agency_names[d],
                         "level": levels[r],
                         "key": key,
-                        "estimate": _value(values["estimate"][r]),
-                        "se": _value(values["se"][r]),
-                        "ci_low": _value(values["ci_low"][r]),
-                        "ci_high": _value(values["ci_high"][r]),
-                        "mean_score": _value(means[r]),
+                        "estimate": finite_or_none(values["estimate"][r]),
+                        "se": finite_or_none(values["se"][r]),
+                        "ci_low": finite_or_none(values["ci_low"][r]),
+                        "ci_high": finite_or_none(values["ci_high"][r]),
+                        "mean_score": finite_or_none(means[r]),
                         "n": n_d[r],
                         "psus": psus[d],
                         "df": df_p[d] if df_p[d] >= 0 else None,
-                        "deff": _value(values["deff"][r]),
+                        "deff": finite_or_none(values["deff"][r]),
                         "status": status[p, d, r],
                         "reason": reason[p, d, r],
                         "rank_low": values["rank_low"][r] or None,
                         "rank_high": values["rank_high"][r] or None,
-                        "change": _value(values["change"][r]),
-                        "change_ci_low": _value(values["change_ci_low"][r]),
-                        "change_ci_high": _value(values["change_ci_high"][r]),
+                        "change": finite_or_none(values["change"][r]),
+                        "change_ci_low": finite_or_none(values["change_ci_low"][r]),
+                        "change_ci_high": finite_or_none(values["change_ci_high"][r]),
                         "change_significant": None if not np.isfinite(sig) else bool(sig),
                         "method": tables.method[p, d, r],
                     }

@@ -105,15 +105,21 @@ def estimate_period(
     n_agencies: int,
     scheme: Scheme,
     design: str,
+    measure: str = "satisfied",
 ) -> PeriodEstimates:
     """Estimate every key for every agency and for all agencies ("*", agencies as strata).
 
     Rows must be sorted by agency (and by PSU within agency for the cluster design). The design
     is this period's only, as R's `svydesign(...)` on the period's data then `subset()` per
     agency: each agency is a stratum, PSUs are its counters (`cluster`) or its respondents (`srs`).
+    `measure` "satisfied" gives the indices (share of answers >= satisfied_min); "score" gives
+    the mean scores (`estimate` is then the mean score, composites with the same a_k), whose
+    influence values are the same with y_ik replaced by the answer value.
     """
     if design not in ("srs", "cluster"):
         raise ValueError("design must be 'srs' or 'cluster'")
+    if measure not in ("satisfied", "score"):
+        raise ValueError("measure must be 'satisfied' or 'score'")
     n_items = len(scheme.item_keys)
     if scores.shape[1] != n_items:
         raise ValueError(f"scores have {scores.shape[1]} columns, the scheme {n_items} items")
@@ -170,9 +176,12 @@ def estimate_period(
         table[star] = table[:star].sum(axis=0)
 
     valid = count > 0
-    p = np.divide(w1, w0, out=np.zeros_like(w1), where=valid)
     inv_w0 = np.divide(1.0, w0, out=np.zeros_like(w0), where=valid)
     mean = np.divide(wscore, w0, out=np.zeros_like(w0), where=valid)
+    if measure == "satisfied":
+        p = np.divide(w1, w0, out=np.zeros_like(w1), where=valid)
+    else:
+        p = mean
     coef = coefficients(valid, scheme)
     has_key = coef.any(axis=1)
     estimate = np.where(has_key, np.einsum("dk,dkr->dr", p, coef), np.nan)
@@ -192,7 +201,10 @@ def estimate_period(
         s = scores[lo:hi]
         w = weight[lo:hi]
         indicators = np.empty((hi - lo, 2 * n_items))
-        np.greater_equal(s, smin, out=indicators[:, :n_items])
+        if measure == "satisfied":
+            np.greater_equal(s, smin, out=indicators[:, :n_items])
+        else:
+            indicators[:, :n_items] = s  # r_ik * answer: missing answers are 0
         np.greater(s, 0, out=indicators[:, n_items:])
         x_all = indicators @ design_matrix[star]
         if not unit:

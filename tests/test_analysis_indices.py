@@ -5,7 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from analysis import FIELDS, Responses, Scheme, index_rows, poststratify
+from analysis import (
+    FIELDS,
+    MEAN_FIELDS,
+    Responses,
+    Scheme,
+    index_rows,
+    mean_score_rows,
+    poststratify,
+)
 from analysis.synthetic import clustered_responses
 
 ONE_ITEM = Scheme(item_keys=("A1",), elements={"A": ("A1",)})
@@ -282,3 +290,25 @@ def test_invalid_inputs_are_refused():
         index_rows(responses([4, 5]), ONE_ITEM, design="two-stage")
     with pytest.raises(ValueError, match="columns"):
         index_rows(responses([[4, 5], [5, 5]]), ONE_ITEM)
+
+
+def test_mean_score_rows_by_hand():
+    # Answers 5, 3, 1 and a missing one: mean 3; z = (s - 3) / 3 for the answered, 4 PSUs:
+    # Var = 4/3 * (4 + 0 + 4) / 9 = 32/27.
+    rows = mean_score_rows(responses([5, 3, 1, 0]), ONE_ITEM)
+    a1 = row(rows, "A1")
+    assert tuple(a1) == MEAN_FIELDS
+    assert a1["mean_score"] == pytest.approx(3.0)
+    assert a1["se"] == pytest.approx(math.sqrt(32 / 27))
+    assert 1 < a1["ci_low"] < 3 < a1["ci_high"] < 5 and a1["method"] == "logit-t"
+    # The interval is symmetric on the logit of (m - 1) / 4: here around logit(0.5) = 0.
+    assert a1["ci_low"] - 1 == pytest.approx(5 - a1["ci_high"])
+
+
+def test_mean_score_interval_stays_on_the_quick_form_scale():
+    rows = mean_score_rows(responses([[3, 3], [3, 2], [3, 3]] * 10), Scheme.quick())
+    q1 = row(rows, "Q1")
+    assert q1["mean_score"] == 3.0 and q1["ci_high"] == pytest.approx(3.0)
+    assert q1["method"] == "clopper-pearson" and 2 < q1["ci_low"] < 3
+    q2 = row(rows, "Q2")
+    assert 2 < q2["ci_low"] < q2["mean_score"] < q2["ci_high"] < 3

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import Responses, Scheme, index_rows, poststratify
+from analysis import Responses, Scheme, index_rows, mean_score_rows, poststratify
 from analysis.synthetic import clustered_responses
 from tests.needs import need, need_program
 
@@ -113,6 +113,7 @@ def run_r(
         str(scheme_csv),
         design,
         str(scheme.satisfied_min),
+        str(scheme.max_score),
         repr(level),
         str(out),
     ]
@@ -123,7 +124,18 @@ def run_r(
     with out.open() as f:
         rows = list(csv.DictReader(f))
     for row in rows:
-        for name in ("estimate", "se", "ci_low", "ci_high", "df", "deff", "mean_score"):
+        for name in (
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "df",
+            "deff",
+            "mean_score",
+            "ms_se",
+            "ms_low",
+            "ms_high",
+        ):
             row[name] = None if row[name] == "NA" else float(row[name])
     return rows
 
@@ -163,12 +175,31 @@ def compare(python_rows: list[dict], r_rows: list[dict]) -> int:
     return compared
 
 
+def compare_means(python_rows: list[dict], r_rows: list[dict]) -> int:
+    """Assert every mean score, SE and logit-t bound R gives equals Python's; count them."""
+    by_key = {(str(r["period"]), str(r["agency"]), r["key"]): r for r in python_rows}
+    compared = 0
+    for ref in r_rows:
+        row = by_key[(ref["period"], ref["agency"], ref["key"])]
+        where = f"period {ref['period']} agency {ref['agency']} key {ref['key']}"
+        checks = {"mean_score": ("mean_score", "mean_score"), "se": ("se", "ms_se")}
+        if ref["ms_low"] is not None:
+            checks.update(ci_low=("ci_low", "ms_low"), ci_high=("ci_high", "ms_high"))
+        for name, (mine, theirs) in checks.items():
+            assert close(row[mine], ref[theirs]), (
+                f"{where} mean {name}: {row[mine]} R {ref[theirs]}"
+            )
+            compared += 1
+    return compared
+
+
 @pytest.mark.parametrize("design", ["srs", "cluster"])
 def test_sipas_indices_agree_with_r(rscript, tmp_path, design):
     data, scheme = sipas_data(), Scheme.sipas()
     rows = index_rows(data, scheme, design=design)
     r_rows = run_r(rscript, tmp_path, data, scheme, design)
     assert compare(rows, r_rows) > 1000
+    assert compare_means(mean_score_rows(data, scheme, design=design), r_rows) > 700
     keys = {(r["period"], r["agency"], r["key"]) for r in r_rows}
     # The edge cases were exercised: R reported agency 3's composites without B3 ...
     assert ("0", "3", "B") in keys and ("0", "3", "B3") not in keys
@@ -211,6 +242,7 @@ def test_poststratified_indices_agree_with_r(rscript, tmp_path, design):
         r_weights = {int(r["row"]): float(r["w"]) for r in csv.DictReader(f)}
     assert all(close(weights[i], w) for i, w in r_weights.items())
     assert compare(rows, r_rows) > 1000
+    assert compare_means(mean_score_rows(data, scheme, design=design), r_rows) > 700
 
 
 def test_quick_form_rate_agrees_with_r(rscript, tmp_path):
@@ -229,6 +261,7 @@ def test_quick_form_rate_agrees_with_r(rscript, tmp_path):
     rows = index_rows(data, scheme, design="cluster")
     r_rows = run_r(rscript, tmp_path, data, scheme, "cluster")
     assert compare(rows, r_rows) > 50
+    assert compare_means(mean_score_rows(data, scheme, design="cluster"), r_rows) > 30
 
 
 def test_other_confidence_level_agrees_with_r(rscript, tmp_path):
@@ -236,6 +269,8 @@ def test_other_confidence_level_agrees_with_r(rscript, tmp_path):
     rows = index_rows(data, scheme, design="cluster", level=0.9)
     r_rows = run_r(rscript, tmp_path, data, scheme, "cluster", level=0.9)
     assert compare(rows, r_rows) > 1000
+    means = mean_score_rows(data, scheme, design="cluster", level=0.9)
+    assert compare_means(means, r_rows) > 700
 
 
 def test_holm_agrees_with_r(rscript):

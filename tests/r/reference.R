@@ -1,12 +1,13 @@
 # Reference numbers from R's survey package (Lumley) for tests/test_analysis_r.py.
 #
-# Rscript reference.R data.csv scheme.csv design smin level out.csv [population.csv weights.csv]
+# Rscript reference.R data.csv scheme.csv design smin top level out.csv [population.csv weights.csv]
 #   data.csv:       period, agency, psu, w, [cell], one column per item (NA = missing)
 #   scheme.csv:     item, element ("" for items in no element), in column order
 #   design:         srs | cluster
+#   smin, top:      satisfied from this answer value; answers run from 1 to top
 #   population.csv: period, agency, cell, Freq (post-stratification totals)
-# Writes one line per (period, domain, key) that R can compute: estimate, se, CI, df, deff and
-# mean score, fractions 0-1. Domains: "*" (the whole period's design) and each agency
+# Writes one line per (period, domain, key) that R can compute: estimate, se, CI, df, deff
+# (fractions 0-1), mean score with its SE and logit-t CI on (m - 1) / (top - 1). Domains: "*" (the whole period's design) and each agency
 # (subset(des, agency == a); with post-stratification, the agency's own post-stratified design,
 # because svyciprop takes nrow() of a calibrated subset as the whole data set).
 suppressMessages(library(survey))
@@ -17,10 +18,11 @@ d <- read.csv(args[1])
 scheme <- read.csv(args[2], stringsAsFactors = FALSE, na.strings = "")
 design <- args[3]
 smin <- as.numeric(args[4])
-level <- as.numeric(args[5])
-out <- args[6]
-popfile <- if (length(args) >= 7) args[7] else ""
-weightfile <- if (length(args) >= 8) args[8] else ""
+top <- as.numeric(args[5])
+level <- as.numeric(args[6])
+out <- args[7]
+popfile <- if (length(args) >= 8) args[8] else ""
+weightfile <- if (length(args) >= 9) args[9] else ""
 pop <- if (nzchar(popfile)) read.csv(popfile) else NULL
 
 items <- scheme$item
@@ -29,6 +31,7 @@ elements <- elements[unique(scheme$element[!is.na(scheme$element)])]
 for (k in items) {
   d[[paste0("ry_", k)]] <- ifelse(is.na(d[[k]]), 0, as.numeric(d[[k]] >= smin))
   d[[paste0("r_", k)]] <- as.numeric(!is.na(d[[k]]))
+  d[[paste0("s_", k)]] <- ifelse(is.na(d[[k]]), 0, d[[k]])
 }
 
 make_design <- function(dd, popp) {
@@ -44,10 +47,26 @@ make_design <- function(dd, popp) {
 }
 
 fmt <- function(x) if (is.null(x) || length(x) == 0 || is.na(x)) "NA" else sprintf("%.17g", x)
-lines <- c("period,agency,key,estimate,se,ci_low,ci_high,df,deff,mean_score")
+lines <- c("period,agency,key,estimate,se,ci_low,ci_high,df,deff,mean_score,ms_se,ms_low,ms_high")
 emit <- function(p, a, key, est, se, lo, hi, df, deff, ms) {
   lines <<- c(lines, paste(p, a, key, fmt(est), fmt(se), fmt(lo), fmt(hi), fmt(df), fmt(deff),
-                           fmt(ms), sep = ","))
+                           fmt(ms$est), fmt(ms$se), fmt(ms$lo), fmt(ms$hi), sep = ","))
+}
+# A mean score (an expression in svytotal or svymean coefficients) with its logit-t interval
+# on (m - 1) / (top - 1).
+mean_ci <- function(stat, expr, df) {
+  con <- svycontrast(stat, list(M = expr))
+  est <- as.numeric(coef(con))
+  se <- as.numeric(SE(con))
+  lo <- NA
+  hi <- NA
+  if (est > 1 + 1e-12 && est < top - 1e-12 && se > 0) {
+    lg <- svycontrast(stat, list(L = bquote(log((.(expr) - 1) / (.(top) - .(expr))))))
+    ci <- 1 + (top - 1) * plogis(confint(lg, level = level, df = df))
+    lo <- ci[1]
+    hi <- ci[2]
+  }
+  list(est = est, se = se, lo = lo, hi = hi)
 }
 weights_out <- NULL
 
@@ -70,27 +89,33 @@ domain_rows <- function(p, label, dd) {
       hi <- attr(ci, "ci")[2]
       stopifnot(isTRUE(all.equal(as.vector(unclass(ci)), est)))
     }
-    means[[k]] <- unname(coef(svymean(as.formula(paste0("~", k)), dd, na.rm = TRUE)))
+    mk <- svymean(as.formula(paste0("~", k)), dd, na.rm = TRUE)
+    means[[k]] <- mean_ci(mk, as.name(k), df)
     emit(p, label, k, est, unname(SE(m)), lo, hi, df, unname(deff(m)), means[[k]])
   }
   if (length(elements) == 0) return(invisible())
   all_items <- unlist(elements)
-  tot <- svytotal(as.formula(paste("~", paste(c(paste0("ry_", all_items),
+  tot <- svytotal(as.formula(paste("~", paste(c(paste0("ry_", all_items), paste0("s_", all_items),
                                                   paste0("r_", all_items)), collapse = "+"))), dd)
   answered <- function(k) coef(tot)[[paste0("r_", k)]] > 0
   # a_k of each composite over the criteria that have an answer, as analysis/composites.py.
   element_terms <- list()
+  mean_terms <- list()
   weights_of <- list()
   for (e in names(elements)) {
     ks <- Filter(answered, elements[[e]])
     if (length(ks) == 0) next
     element_terms[[e]] <- paste0("(", paste0("ry_", ks, "/r_", ks, collapse = " + "), ")/",
                                  length(ks))
+    mean_terms[[e]] <- paste0("(", paste0("s_", ks, "/r_", ks, collapse = " + "), ")/",
+                              length(ks))
     weights_of[[e]] <- setNames(rep(1 / length(ks), length(ks)), ks)
   }
   if (length(element_terms) > 0) {
     service <- paste0("(", paste(element_terms, collapse = " + "), ")/", length(element_terms))
     composites <- c(list(service = service), element_terms)
+    mean_composites <- c(list(service = paste0("(", paste(mean_terms, collapse = " + "), ")/",
+                                               length(mean_terms))), mean_terms)
     weights_of$service <- unlist(lapply(names(element_terms), function(e) {
       weights_of[[e]] / length(element_terms)
     }))
@@ -131,7 +156,8 @@ domain_rows <- function(p, label, dd) {
     dd2 <- update(dd, u_lin = u, keep_lin = as.numeric(keep))
     mu <- svymean(~u_lin, subset(dd2, keep_lin == 1), deff = "replace")
     stopifnot(isTRUE(all.equal(as.numeric(SE(mu)), as.numeric(se), tolerance = 1e-9)))
-    ms <- sum(sapply(names(a), function(k) a[[k]] * means[[k]]))
+    ms <- mean_ci(tot, parse(text = mean_composites[[key]])[[1]], df)
+    stopifnot(isTRUE(all.equal(ms$est, sum(sapply(names(a), function(k) a[[k]] * means[[k]]$est)))))
     emit(p, label, key, est, se, lo, hi, df, unname(deff(mu)), ms)
   }
 }
