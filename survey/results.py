@@ -1,5 +1,103 @@
 """The evaluators' pages: indices with confidence intervals, rankings, trends and downloads."""
 
-from flask import Blueprint
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from survey import db
+from survey.charts import forest_plot, trend_chart
+from survey.index_report import build_report, to_csv, to_json, to_xlsx
+from survey.permissions import agency_or_404, is_admin, may_manage_anything, visible_agency_ids
+from survey.result_pages import (
+    FilterError,
+    agency_codes,
+    latest_period,
+    parse_filters,
+    verified_shares,
+    visible_rows,
+)
 
 bp = Blueprint("results", __name__, url_prefix="/results")
+
+DOWNLOADS = {
+    "csv": ("text/csv; charset=utf-8", to_csv),
+    "json": ("application/json", to_json),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
+}
+
+
+@bp.context_processor
+def _menu():
+    return {"is_admin": is_admin(current_user), "manages": may_manage_anything(current_user)}
+
+
+def _report():
+    """Return (filters, report with only the rows this user may see, codes -> ids)."""
+    questionnaires = current_app.extensions["questionnaires"]
+    try:
+        filters = parse_filters(request.args, questionnaires)
+    except FilterError as error:
+        abort(400, description=str(error))
+    ids = visible_agency_ids(current_user)
+    codes = agency_codes(db.session(), ids)
+    report = build_report(db.engine(), questionnaires[filters.questionnaire],
+                          filters.options(str(get_locale())))
+    report["rows"] = visible_rows(report, set(codes))
+    return filters, report, codes
+
+
+@bp.get("/")
+@login_required
+def overview():
+    """Show each visible agency's service index, its interval, rank and change."""
+    filters, report, codes = _report()
+    period = latest_period(report["rows"])
+    service = [r for r in report["rows"] if r["period"] == period and r["level"] == "service"]
+    service.sort(key=lambda r: (r["agency"] == "*", -(r["estimate"] or -1)))
+    shares = verified_shares(db.session(), filters, set(codes.values()))
+    chart = forest_plot([
+        {"label": r["agency_name"] or r["agency"], "estimate": r["estimate"],
+         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "muted": r["status"] != "ok"}
+        for r in service
+    ])
+    return render_template(
+        "results/overview.html", filters=filters, report=report, period=period, rows=service,
+        shares={code: shares.get(i) for code, i in codes.items()}, chart=chart,
+        questionnaires=current_app.extensions["questionnaires"], locale=str(get_locale()),
+    )
+
+
+@bp.get("/agency/<code>")
+@login_required
+def agency(code: str):
+    """Show one agency's elements and criteria, and its service index over time."""
+    found = agency_or_404(current_user, code)
+    filters, report, _codes = _report()
+    mine = [r for r in report["rows"] if r["agency"] == found.code]
+    period = latest_period(mine)
+    latest = [r for r in mine if r["period"] == period]
+    trend = [r for r in mine if r["level"] == "service"]
+    chart = trend_chart([{"label": r["period"], "estimate": r["estimate"], "ci_low": r["ci_low"],
+                          "ci_high": r["ci_high"]} for r in trend])
+    return render_template(
+        "results/agency.html", agency=found, filters=filters, report=report, period=period,
+        rows=latest, trend=trend, chart=chart, locale=str(get_locale()),
+    )
+
+
+@bp.get("/download.<fmt>")
+@login_required
+def download(fmt: str):
+    """Download the rows this user may see as CSV, XLSX or JSON."""
+    if fmt not in DOWNLOADS:
+        abort(404)
+    filters, report, _codes = _report()
+    mimetype, render = DOWNLOADS[fmt]
+    name = f"sipas-{filters.questionnaire}-{filters.design}.{fmt}"
+    return Response(render(report), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def filter_url(endpoint: str, filters, **changes) -> str:
+    """Return the URL of `endpoint` with the filters (and changes) as arguments."""
+    return url_for(endpoint, **filters.query(**changes))
