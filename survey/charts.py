@@ -75,7 +75,7 @@ def trend_chart(points: list[dict], width: int = 640, height: int = 220) -> Mark
                      + " ".join(f"{px:.1f},{py:.1f}" for px, py in line) + '"/>')
     for px, py in line:
         parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="#0b4f9c"/>')
-    every = max(1, len(points) // 8)
+    every = max(1, -(-len(points) // 6))  # at most six labels, so they never overlap
     for i, p in enumerate(points):
         if i % every == 0:
             px, _ = xy(i, 0)

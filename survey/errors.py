@@ -22,6 +22,11 @@ def init_app(app: Flask) -> None:
         """Say the request could not be understood (e.g. a form sent without its CSRF token)."""
         return render_template("errors/400.html", reason=error.description), 400
 
+    @app.errorhandler(500)
+    def server_error(_error):
+        """Apologise without showing internals."""
+        return render_template("errors/500.html"), 500
+
     @app.errorhandler(429)
     def too_many(_error):
         """Ask the visitor to wait before trying again."""

@@ -1,6 +1,6 @@
 """The evaluators' pages: indices with confidence intervals, rankings, trends and downloads."""
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
@@ -79,9 +79,12 @@ def agency(code: str):
     trend = [r for r in mine if r["level"] == "service"]
     chart = trend_chart([{"label": r["period"], "estimate": r["estimate"], "ci_low": r["ci_low"],
                           "ci_high": r["ci_high"]} for r in trend])
+    locale = str(get_locale())
+    definition = current_app.extensions["questionnaires"][filters.questionnaire]
     return render_template(
         "results/agency.html", agency=found, filters=filters, report=report, period=period,
-        rows=latest, trend=trend, chart=chart, locale=str(get_locale()),
+        rows=latest, trend=trend, chart=chart, locale=locale,
+        labels=key_labels(definition, locale),
     )
 
 
@@ -98,6 +101,13 @@ def download(fmt: str):
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def filter_url(endpoint: str, filters, **changes) -> str:
-    """Return the URL of `endpoint` with the filters (and changes) as arguments."""
-    return url_for(endpoint, **filters.query(**changes))
+def key_labels(definition, locale: str) -> dict[str, str]:
+    """Return the text of each element and criterion key of a questionnaire."""
+    labels = {}
+    for section in definition.data["sections"]:
+        if section.get("element"):
+            labels[section["key"]] = definition.text(section["title"], locale)
+    for key in definition.scale_items:
+        labels[key] = definition.text(definition.questions[key]["text"], locale)
+    return labels
+

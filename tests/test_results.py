@@ -82,7 +82,8 @@ def test_agency_page_shows_elements_criteria_and_trend(client, world):
     assert status == 200
     assert "Service index over time" in html and "<polyline" in html
     for key in ("A1", "E3", "OVERALL"):
-        assert f">{key}<" in html
+        assert f">{key} <span" in html
+    assert "Outcome reported back promptly" in html
 
 
 def test_downloads_match_the_index_command(client, runner, world):
