@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from analysis.intervals import effective_size, korn_graubard, logit_t
 from analysis.layout import arrange
 from analysis.linearization import PeriodEstimates, estimate_period
 from analysis.ranks import DEFAULT_DRAWS, DEFAULT_SEED, rank_intervals
-from analysis.status import SUPPRESSED, classify, finite_or_none
+from analysis.status import SUPPRESSED, classify
 
 ALL = "*"
 FIELDS = (
@@ -124,11 +125,15 @@ def estimate_tables(
     respondents = _stack(periods, "respondents")[:, :, None].astype(np.float64)
     df = _stack(periods, "df")[:, :, None].astype(np.float64)
     criterion = np.array([lv == "criterion" for lv in scheme.levels])
-    kg_low, kg_high, kg_method = korn_graubard(est, var, respondents, df, n, level)
-    lt_low, lt_high, lt_method = logit_t(est, var, df, n, level)
-    low = np.where(criterion, kg_low, lt_low)
-    high = np.where(criterion, kg_high, lt_high)
-    method = np.where(criterion, kg_method, lt_method)
+    low, high = np.full(est.shape, np.nan), np.full(est.shape, np.nan)
+    method = np.full(est.shape, None, dtype=object)
+    c, k = criterion, ~criterion
+    low[..., c], high[..., c], method[..., c] = korn_graubard(
+        est[..., c], var[..., c], respondents, df, n[..., c], level
+    )
+    low[..., k], high[..., k], method[..., k] = logit_t(
+        est[..., k], var[..., k], df, n[..., k], level
+    )
     n_eff = effective_size(est, var, respondents, df, n, level)
     se = np.sqrt(np.where(var >= 0, var, np.nan), where=var >= 0, out=np.full(var.shape, np.nan))
     return Tables(
@@ -145,7 +150,6 @@ def estimate_tables(
 def _reasons(
     e: PeriodEstimates,
     d: int,
-    r: int,
     key: str,
     level: str,
     design: str,
@@ -223,33 +227,7 @@ def index_rows(
 
     shape = (n_periods, n_domains, len(keys))
     est, se, low, high = tables.estimate, tables.se, tables.ci_low, tables.ci_high
-    status = np.empty(shape, dtype=object)
-    reason = np.empty(shape, dtype=object)
-    complete = np.ones(shape, dtype=bool)
-    for p, e in enumerate(periods):
-        df_p = e.df.tolist()
-        for d in range(n_domains):
-            lost = missing_components(e.valid[d], scheme)
-            est_d, se_d = est[p, d].tolist(), se[p, d].tolist()
-            low_d, high_d = low[p, d].tolist(), high[p, d].tolist()
-            n_d, neff_d = e.n[d].tolist(), tables.n_effective[p, d].tolist()
-            for r, key in enumerate(keys):
-                has_est, has_se = np.isfinite(est_d[r]), np.isfinite(se_d[r])
-                suppress, caution = _reasons(
-                    e, d, r, key, levels[r], design, d == n_agencies, lost, has_est, has_se
-                )
-                complete[p, d, r] = key not in lost
-                status[p, d, r], reason[p, d, r] = classify(
-                    n=n_d[r],
-                    estimate=est_d[r] if has_est else None,
-                    se=se_d[r] if has_se else None,
-                    ci_low=low_d[r] if np.isfinite(low_d[r]) else None,
-                    ci_high=high_d[r] if np.isfinite(high_d[r]) else None,
-                    df=df_p[d] if df_p[d] >= 0 else None,
-                    n_effective=neff_d[r] if np.isfinite(neff_d[r]) else None,
-                    suppress=suppress,
-                    caution=caution,
-                )
+    status, reason, complete = _statuses(tables, scheme, design)
 
     # Change since the previous period: both numbers published (not suppressed) and with an SE.
     df = np.stack([e.df for e in periods])[:, :, None] * np.ones(shape)
@@ -263,9 +241,8 @@ def index_rows(
         masked = [np.where(both, a, np.nan) for a in (est[:-1], se[:-1], df[:-1])]
         masked += [np.where(both, a, np.nan) for a in (est[1:], se[1:], df[1:])]
         diff, _, _, lo_, hi_, _, sig = difference(*masked, level=level)
+        # Two exact numbers (SE 0 both) have a change but no interval or test (NaN from there).
         change[1:], ch_low[1:], ch_high[1:], ch_sig[1:] = diff, lo_, hi_, sig
-        # Two exact numbers (SE 0 both): the change is known but has no interval or test.
-        change[1:] = np.where(both, diff, np.nan)
 
     # Rank intervals among the agencies of each period (not "*"), for published complete indices.
     rank_low = np.zeros(shape, dtype=np.int64)
@@ -282,56 +259,77 @@ def index_rows(
             rank_low[p, eligible, r] = lo_r
             rank_high[p, eligible, r] = hi_r
 
-    rows = []
-    mean_score = _stack(periods, "mean_score")
-    deff = _stack(periods, "deff")
+    psus = np.stack([e.psus for e in periods])[:, :, None] * np.ones(shape, dtype=np.int64)
+    columns = {
+        "period": [name for name in period_names for _ in range(n_domains * len(keys))],
+        "agency": [name for name in agency_names for _ in keys] * n_periods,
+        "level": levels * (n_periods * n_domains),
+        "key": keys * (n_periods * n_domains),
+        "estimate": _column(est),
+        "se": _column(se),
+        "ci_low": _column(low),
+        "ci_high": _column(high),
+        "mean_score": _column(_stack(periods, "mean_score")),
+        "n": _stack(periods, "n").reshape(-1).tolist(),
+        "psus": psus.reshape(-1).tolist(),
+        "df": _column(np.where(df >= 0, df, np.nan), integer=True),
+        "deff": _column(_stack(periods, "deff")),
+        "status": status.reshape(-1).tolist(),
+        "reason": reason.reshape(-1).tolist(),
+        "rank_low": _column(np.where(rank_low > 0, rank_low, np.nan), integer=True),
+        "rank_high": _column(np.where(rank_high > 0, rank_high, np.nan), integer=True),
+        "change": _column(change),
+        "change_ci_low": _column(ch_low),
+        "change_ci_high": _column(ch_high),
+        "change_significant": [None if flag is None else flag == 1 for flag in _column(ch_sig)],
+        "method": tables.method.reshape(-1).tolist(),
+    }
+    return [
+        dict(zip(FIELDS, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+
+
+def _column(array: np.ndarray, integer: bool = False) -> list:
+    """Flatten to a list in (period, domain, key) order; NaN and infinities become None."""
+    flat = np.asarray(array, dtype=np.float64).reshape(-1)
+    finite = np.isfinite(flat)
+    out = (np.where(finite, flat, 0).astype(np.int64) if integer else flat).astype(object)
+    out[~finite] = None
+    return out.tolist()
+
+
+def _statuses(tables: Tables, scheme: Scheme, design: str):
+    """Return (status, reason, complete) arrays over (period, domain, key)."""
+    periods = tables.periods
+    keys, levels = scheme.keys, scheme.levels
+    shape = tables.estimate.shape
+    n_agencies = shape[1] - 1
+    status = np.empty(shape, dtype=object)
+    reason = np.empty(shape, dtype=object)
+    complete = np.ones(shape, dtype=bool)
     for p, e in enumerate(periods):
-        psus, df_p = e.psus.tolist(), e.df.tolist()
-        for d in range(n_domains):
-            values = {
-                name: array[p, d].tolist()
-                for name, array in (
-                    ("estimate", est),
-                    ("se", se),
-                    ("ci_low", low),
-                    ("ci_high", high),
-                    ("deff", deff),
-                    ("change", change),
-                    ("change_ci_low", ch_low),
-                    ("change_ci_high", ch_high),
-                    ("change_significant", ch_sig),
-                    ("rank_low", rank_low),
-                    ("rank_high", rank_high),
-                )
-            }
-            n_d = e.n[d].tolist()
-            means = mean_score[p, d].tolist()
+        df_p = e.df.tolist()
+        for d in range(shape[1]):
+            lost = missing_components(e.valid[d], scheme)
+            est_d, se_d = tables.estimate[p, d].tolist(), tables.se[p, d].tolist()
+            low_d, high_d = tables.ci_low[p, d].tolist(), tables.ci_high[p, d].tolist()
+            n_d, neff_d = e.n[d].tolist(), tables.n_effective[p, d].tolist()
+            df = df_p[d] if df_p[d] >= 0 else None
             for r, key in enumerate(keys):
-                sig = values["change_significant"][r]
-                rows.append(
-                    {
-                        "period": period_names[p],
-                        "agency": agency_names[d],
-                        "level": levels[r],
-                        "key": key,
-                        "estimate": finite_or_none(values["estimate"][r]),
-                        "se": finite_or_none(values["se"][r]),
-                        "ci_low": finite_or_none(values["ci_low"][r]),
-                        "ci_high": finite_or_none(values["ci_high"][r]),
-                        "mean_score": finite_or_none(means[r]),
-                        "n": n_d[r],
-                        "psus": psus[d],
-                        "df": df_p[d] if df_p[d] >= 0 else None,
-                        "deff": finite_or_none(values["deff"][r]),
-                        "status": status[p, d, r],
-                        "reason": reason[p, d, r],
-                        "rank_low": values["rank_low"][r] or None,
-                        "rank_high": values["rank_high"][r] or None,
-                        "change": finite_or_none(values["change"][r]),
-                        "change_ci_low": finite_or_none(values["change_ci_low"][r]),
-                        "change_ci_high": finite_or_none(values["change_ci_high"][r]),
-                        "change_significant": None if not np.isfinite(sig) else bool(sig),
-                        "method": tables.method[p, d, r],
-                    }
+                has_est, has_se = math.isfinite(est_d[r]), math.isfinite(se_d[r])
+                suppress, caution = _reasons(
+                    e, d, key, levels[r], design, d == n_agencies, lost, has_est, has_se
                 )
-    return rows
+                complete[p, d, r] = key not in lost
+                status[p, d, r], reason[p, d, r] = classify(
+                    n=n_d[r],
+                    estimate=est_d[r] if has_est else None,
+                    se=se_d[r] if has_se else None,
+                    ci_low=low_d[r] if math.isfinite(low_d[r]) else None,
+                    ci_high=high_d[r] if math.isfinite(high_d[r]) else None,
+                    df=df,
+                    n_effective=neff_d[r] if math.isfinite(neff_d[r]) else None,
+                    suppress=suppress,
+                    caution=caution,
+                )
+    return status, reason, complete

@@ -18,6 +18,15 @@ def _arrays(*values):
     return [np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(*values)]
 
 
+def t_quantile(q: float, df: np.ndarray) -> np.ndarray:
+    """Return scipy's t.ppf(q, df), evaluated once per distinct df (there are few)."""
+    df = np.asarray(df, dtype=np.float64)
+    if df.size == 0:
+        return np.empty(df.shape)
+    distinct, index = np.unique(df, return_inverse=True)
+    return stats.t.ppf(q, distinct)[index].reshape(df.shape)
+
+
 def clopper_pearson(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Return the Clopper-Pearson interval for x successes out of n (x may be fractional)."""
     x, n = _arrays(x, n)
@@ -45,7 +54,7 @@ def effective_size(p, variance, n_domain, df, n, level: float = 0.95) -> np.ndar
     out = np.full(p.shape, np.nan)
     alpha = 1.0 - level
     kg = (variance > 0) & (p > 0) & (p < 1) & (df >= 1) & (n_domain >= 2)
-    ratio = (stats.t.ppf(alpha / 2, n_domain[kg] - 1) / stats.t.ppf(alpha / 2, df[kg])) ** 2
+    ratio = (t_quantile(alpha / 2, n_domain[kg] - 1) / t_quantile(alpha / 2, df[kg])) ** 2
     out[kg] = p[kg] * (1 - p[kg]) / variance[kg] * ratio
     degenerate = variance == 0
     out[degenerate] = n[degenerate]
@@ -92,7 +101,7 @@ def logit_t(
     method = np.full(estimate.shape, None, dtype=object)
     ok = (variance > 0) & (estimate > 0) & (estimate < 1) & (df >= 1)
     e = estimate[ok]
-    half = stats.t.ppf(1 - alpha / 2, df[ok]) * np.sqrt(variance[ok]) / (e * (1 - e))
+    half = t_quantile(1 - alpha / 2, df[ok]) * np.sqrt(variance[ok]) / (e * (1 - e))
     centre = special.logit(e)
     low[ok] = special.expit(centre - half)
     high[ok] = special.expit(centre + half)

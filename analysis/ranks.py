@@ -31,46 +31,61 @@ def _direct_max(z: np.ndarray, inv_sd: np.ndarray, allowed: np.ndarray) -> np.nd
     return out
 
 
-def _pruned_max(
-    z: np.ndarray, u: np.ndarray, positive: np.ndarray, inv_sd: np.ndarray, allowed: np.ndarray
-) -> np.ndarray:
-    """Return the same maxima as `_direct_max`, evaluating mostly the pairs that can attain them.
+class _PairMaxima:
+    """Per draw, the max of (Z_j - Z_k) / sd_jk over the allowed pairs, for each step-down step.
 
     With Z = s u, (Z_j - Z_k) / sd_jk = cos(t) u_j - sin(t) u_k <= sqrt(a_j^2 + b_k^2), where
-    a_j = max(u_j, 0) and b_k = max(-u_k, 0) (zero for s = 0). Evaluate every pair whose j is
-    among the few largest a or whose k is among the few largest b; any other pair is bounded by
-    sqrt(a_(q+1)^2 + b_(q+1)^2). Draws whose best evaluated pair beats that bound are exact;
-    the rest (few) are evaluated in full.
+    a_j = max(u_j, 0) and b_k = max(-u_k, 0) (zero for s = 0). Every pair whose j is among the
+    q largest a, or whose k is among the q largest b, is evaluated once (the draws do not change
+    between steps; only the allowed pairs do); any other pair is bounded by
+    sqrt(a_(q+1)^2 + b_(q+1)^2). Draws whose best allowed candidate beats that bound are exact;
+    the rest (few) are evaluated over all allowed pairs. The result equals `_direct_max`.
     """
-    n_draws, p = z.shape
-    q = min(CANDIDATES, p - 1)
-    a = np.where(positive, np.maximum(u, 0.0), 0.0)
-    b = np.where(positive, np.maximum(-u, 0.0), 0.0)
-    out = np.empty(n_draws)
-    exact = np.empty(n_draws, dtype=bool)
-    step = max(1, CHUNK_ELEMENTS // (4 * q * p))
-    allowed_t = allowed.T
-    for lo in range(0, n_draws, step):
-        sl = slice(lo, lo + step)
-        zc = z[sl]
-        order_a = np.argpartition(-a[sl], q, axis=1)
-        order_b = np.argpartition(-b[sl], q, axis=1)
-        top_j, top_k = order_a[:, :q], order_b[:, :q]
-        next_a = np.take_along_axis(a[sl], order_a[:, q : q + 1], axis=1)[:, 0]
-        next_b = np.take_along_axis(b[sl], order_b[:, q : q + 1], axis=1)[:, 0]
+
+    def __init__(self, z: np.ndarray, u: np.ndarray, positive: np.ndarray, inv_sd: np.ndarray):
+        self.z, self.inv_sd = z, inv_sd
+        n_draws, p = z.shape
+        q = min(CANDIDATES, p - 1)
+        a = np.where(positive, np.maximum(u, 0.0), 0.0)
+        b = np.where(positive, np.maximum(-u, 0.0), 0.0)
+        order_a = np.argpartition(-a, q, axis=1)
+        order_b = np.argpartition(-b, q, axis=1)
+        self.top_j, self.top_k = order_a[:, :q], order_b[:, :q]
+        next_a = np.take_along_axis(a, order_a[:, q : q + 1], axis=1)[:, 0]
+        next_b = np.take_along_axis(b, order_b[:, q : q + 1], axis=1)[:, 0]
+        self.bound = np.sqrt(next_a**2 + next_b**2)
+        # Candidate values (draws x q x p, both sides), kept across steps when they fit in memory.
+        self.cached = n_draws * q * p <= CHUNK_ELEMENTS
+        self.step = n_draws if self.cached else max(1, CHUNK_ELEMENTS // (q * p))
+        self.values = (
+            [self._values(lo) for lo in range(0, n_draws, self.step)] if self.cached else None
+        )
+
+    def _values(self, lo: int) -> tuple[np.ndarray, np.ndarray]:
+        sl = slice(lo, lo + self.step)
+        zc, top_j, top_k = self.z[sl], self.top_j[sl], self.top_k[sl]
         zj = np.take_along_axis(zc, top_j, axis=1)
-        rows = (zj[:, :, None] - zc[:, None, :]) * inv_sd[top_j]
-        rows = np.where(allowed[top_j], rows, -np.inf).max(axis=(1, 2))
+        rows = (zj[:, :, None] - zc[:, None, :]) * self.inv_sd[top_j]
         zk = np.take_along_axis(zc, top_k, axis=1)
-        cols = (zc[:, None, :] - zk[:, :, None]) * inv_sd[top_k]
-        cols = np.where(allowed_t[top_k], cols, -np.inf).max(axis=(1, 2))
-        best = np.maximum(rows, cols)
-        out[sl] = best
-        exact[sl] = best >= np.sqrt(next_a**2 + next_b**2)
-    if not exact.all():
-        rest = ~exact
-        out[rest] = _direct_max(z[rest], inv_sd, allowed)
-    return out
+        cols = (zc[:, None, :] - zk[:, :, None]) * self.inv_sd[top_k]
+        return rows, cols
+
+    def __call__(self, allowed: np.ndarray) -> np.ndarray:
+        n_draws = self.z.shape[0]
+        if allowed.sum() * n_draws <= CHUNK_ELEMENTS:
+            return _direct_max(self.z, self.inv_sd, allowed)
+        out = np.empty(n_draws)
+        allowed_t = allowed.T
+        for i, lo in enumerate(range(0, n_draws, self.step)):
+            sl = slice(lo, lo + self.step)
+            rows, cols = self.values[i] if self.cached else self._values(lo)
+            best_rows = np.where(allowed[self.top_j[sl]], rows, -np.inf).max(axis=(1, 2))
+            best_cols = np.where(allowed_t[self.top_k[sl]], cols, -np.inf).max(axis=(1, 2))
+            out[sl] = np.maximum(best_rows, best_cols)
+        rest = ~(out >= self.bound)
+        if rest.any():
+            out[rest] = _direct_max(self.z[rest], self.inv_sd, allowed)
+        return out
 
 
 def rank_intervals(
@@ -104,12 +119,9 @@ def rank_intervals(
     positive = s > 0
     allowed = ~np.eye(p, dtype=bool)  # ordered pair (j, k): "j is not above k" still open
     above = np.zeros((p, p), dtype=bool)
+    maxima_of = _PairMaxima(z, u, positive, inv_sd)
     while allowed.any():
-        if allowed.sum() * draws <= CHUNK_ELEMENTS:
-            maxima = _direct_max(z, inv_sd, allowed)
-        else:
-            maxima = _pruned_max(z, u, positive, inv_sd, allowed)
-        c = float(np.quantile(maxima, level))
+        c = float(np.quantile(maxima_of(allowed), level))
         new = allowed & (gap - c * sd > 0)
         if not new.any():
             break

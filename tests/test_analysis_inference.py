@@ -199,7 +199,10 @@ def test_rank_intervals_widen_with_the_confidence_level():
     assert np.all(low90 <= high90) and low90.min() == 1 and high90.max() == 40
 
 
-def test_pruned_maximum_equals_the_full_maximum():
+@pytest.mark.parametrize("chunk", [1 << 23, 20_000])
+def test_pruned_maximum_equals_the_full_maximum(monkeypatch, chunk):
+    # A small chunk forces the pruned path even for sparse pairs and recomputes candidates.
+    monkeypatch.setattr(ranks, "CHUNK_ELEMENTS", chunk)
     rng = np.random.default_rng(4)
     p, draws = 300, 200
     s = rng.uniform(0.2, 3, p)
@@ -211,7 +214,7 @@ def test_pruned_maximum_equals_the_full_maximum():
     for density in (1.0, 0.5, 0.05):
         allowed = (rng.random((p, p)) < density) & ~np.eye(p, dtype=bool)
         full = ranks._direct_max(z, inv_sd, allowed)
-        pruned = ranks._pruned_max(z, u, s > 0, inv_sd, allowed)
+        pruned = ranks._PairMaxima(z, u, s > 0, inv_sd)(allowed)
         assert np.array_equal(full, pruned)
 
 
