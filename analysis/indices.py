@@ -176,9 +176,10 @@ def _reasons(
     if has_estimate and key in lost:
         caution.append("computed without " + ", ".join(lost[key]) + " (no valid answer)")
     if has_estimate and is_all and e.lonely[d] and has_se:
+        count = int(e.lonely[d])
         caution.append(
-            f"{e.lonely[d]} agencies with a single {unit}: their variance contribution is "
-            "approximated (R survey.lonely.psu = 'adjust')"
+            f"{count} {'agency' if count == 1 else 'agencies'} with a single {unit}: variance "
+            "contribution approximated (R survey.lonely.psu = 'adjust')"
         )
     return suppress, caution
 

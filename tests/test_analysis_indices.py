@@ -207,7 +207,7 @@ def test_lonely_counter_in_the_all_agencies_row_is_flagged():
     assert row(rows, "A1", agency=1)["se"] is None
     star = row(rows, "A1", agency="*")
     assert star["se"] is not None and star["df"] == 3 - 2
-    assert "1 agencies with a single PSU" in star["reason"]
+    assert "1 agency with a single PSU" in star["reason"]
 
 
 def test_rows_have_exactly_the_fields_and_never_nan():
