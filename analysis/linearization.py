@@ -57,11 +57,11 @@ def _blocks(starts: np.ndarray, limit: int) -> list[tuple[int, int]]:
 def _centre_in_cells(x: np.ndarray, w: np.ndarray, cell: np.ndarray) -> np.ndarray:
     """x_i - w_i * sum_g x / sum_g w within each post-stratum g (what R's postStratify does)."""
     _, code = np.unique(cell, return_inverse=True)
-    onehot = np.zeros((len(code), int(code.max()) + 1))
-    onehot[np.arange(len(code)), code] = 1.0
-    # Sums per cell as one matrix product instead of a bincount per column.
-    cell_x = onehot.T @ x
-    cell_w = onehot.T @ w
+    n_cells = int(code.max()) + 1
+    cell_w = np.bincount(code, weights=w, minlength=n_cells)
+    cell_x = np.stack(
+        [np.bincount(code, weights=x[:, j], minlength=n_cells) for j in range(x.shape[1])], axis=1
+    )
     return x - w[:, None] * (cell_x / cell_w[:, None])[code]
 
 
@@ -186,11 +186,13 @@ def estimate_period(
     has_key = coef.any(axis=1)
     estimate = np.where(has_key, np.einsum("dk,dkr->dr", p, coef), np.nan)
     mean_score = np.where(has_key, np.einsum("dk,dkr->dr", mean, coef), np.nan)
-    # z_i = w_i sum_k a_k (ry_ik - p_k r_ik) / W0_k = w_i [ry_i, r_i] @ B, with B stacking
-    # a_k / W0_k over -a_k p_k / W0_k: one matrix product per agency gives every key at once.
-    design_matrix = np.concatenate(
-        [coef * inv_w0[:, :, None], -coef * (p * inv_w0)[:, :, None]], axis=1
-    )
+    # z_i = w_i sum_k a_k e_ik with e_ik = (y_ik - p_k) r_ik / W0_k: e is built per block
+    # (agency values repeated over their rows), then one matrix product per block gives every
+    # key at once. Few large products, not one per agency: BLAS threads
+    # cost more than they save on small matrices, worse on a busy machine.
+    full = coefficients(np.ones((1, n_items), dtype=bool), scheme)[0]
+    special = {a for a in range(n_agencies) if sizes[a] and not valid[a].all()}
+    scaled_p = p * inv_w0
 
     # Pass 2: influence values, PSU totals, centred sums of squares per stratum.
     sumsq = np.full((n_domains, n_keys), np.nan)  # own variance; NaN for a lone PSU
@@ -200,40 +202,46 @@ def estimate_period(
         lo, hi = starts[first], starts[last]
         s = scores[lo:hi]
         w = weight[lo:hi]
-        indicators = np.empty((hi - lo, 2 * n_items))
-        if measure == "satisfied":
-            np.greater_equal(s, smin, out=indicators[:, :n_items])
-        else:
-            indicators[:, :n_items] = s  # r_ik * answer: missing answers are 0
-        np.greater(s, 0, out=indicators[:, n_items:])
-        x_all = indicators @ design_matrix[star]
+        answered = s > 0
+        y = (s >= smin) if measure == "satisfied" else s  # r_ik * answer: missing answers are 0
+        size = sizes[first:last]
+        e = y * np.repeat(inv_w0[first:last], size, axis=0)
+        e -= answered * np.repeat(scaled_p[first:last], size, axis=0)
+        x = e @ full
+        for a in special.intersection(range(first, last)):
+            rows = slice(starts[a] - lo, starts[a + 1] - lo)
+            x[rows] = e[rows] @ coef[a]
+        e = y * inv_w0[star]
+        e -= answered * scaled_p[star]
+        xs = e @ coef[star]
+        del e, y, answered
         if not unit:
-            x_all *= w[:, None]
+            x *= w[:, None]
+            xs *= w[:, None]
         # Design effect denominators use the raw z (svyvar ignores post-strata).
-        h[star] += np.einsum("ir,ir->r", x_all, x_all if unit else x_all / w[:, None])
+        hx = x * x if unit else x * x / w[:, None]
+        h[star] += np.einsum("ir,ir->r", xs, xs if unit else xs / w[:, None])
+        if cell is not None:
+            # Post-stratified: centre within (agency, cell) before PSU totals, for z and z*.
+            cells = agency[lo:hi] * (int(cell.max()) + 1) + cell[lo:hi]
+            x = _centre_in_cells(x, w, cells)
+            xs = _centre_in_cells(xs, w, cells)
         for a in range(first, last):
             if not sizes[a]:
                 continue
             rows = slice(starts[a] - lo, starts[a + 1] - lo)
-            x = indicators[rows] @ design_matrix[a]
-            xs = x_all[rows]
-            wa = w[rows]
-            if not unit:
-                x *= wa[:, None]
-            h[a] = np.einsum("ir,ir->r", x, x if unit else x / wa[:, None])
-            if cell is not None:
-                # Post-stratified: centre within cells before PSU totals, for z and z*.
-                x = _centre_in_cells(x, wa, cell[lo:hi][rows])
-                xs = _centre_in_cells(xs, wa, cell[lo:hi][rows])
+            h[a] = hx[rows].sum(axis=0)
             if design == "cluster":
                 local = unit_starts[unit_offsets[a] : unit_offsets[a + 1]] - starts[a]
-                x = np.add.reduceat(x, local, axis=0)
-                xs = np.add.reduceat(xs, local, axis=0)
+                totals = np.add.reduceat(x[rows], local, axis=0)
+                totals_s = np.add.reduceat(xs[rows], local, axis=0)
+            else:
+                totals, totals_s = x[rows], xs[rows]
             if psus[a] > 1:
-                sumsq[a] = _sum_of_squares(x)
+                sumsq[a] = _sum_of_squares(totals)
             # "*": same per stratum with z*, but a stratum with one PSU is not centred (R's
             # survey.lonely.psu = "adjust": its PSU total is taken around the grand mean 0).
-            sumsq[star] += _sum_of_squares(xs)
+            sumsq[star] += _sum_of_squares(totals_s)
 
     nonempty = sizes > 0
     respondents = np.append(sizes, sizes.sum())
