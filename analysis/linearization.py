@@ -4,7 +4,7 @@ Notation of METHOD.md: weight w_i, r_ik = 1 if criterion k was answered, y_ik = 
 Influence value of respondent i for a key with weights a_k (criterion: a_k = 1 for itself):
     z_i = sum_k a_k w_i r_ik (y_ik - p_k) / sum_j w_j r_jk
 Var = m/(m-1) sum_c (Z_c - Zbar)^2 over the PSUs c of each stratum (agency), Z_c the PSU sum of z.
-No loop over respondents: sums are bincounts, influence values one matrix product per agency.
+No loop over respondents: sums are bincounts, influence values one matrix product per block.
 """
 
 from __future__ import annotations
