@@ -92,10 +92,18 @@ def no_store(response):
 @bp.context_processor
 def console_context() -> dict:
     """Give the console templates the user's rights for the menu."""
+    locale = str(get_locale())
+    definitions = current_app.extensions["questionnaires"]
+
+    def questionnaire_title(slug: str) -> str:
+        """Return the title of questionnaire `slug` in the user's language."""
+        return definitions[slug].title(locale) if slug in definitions else slug
+
     return {
         "is_admin": is_admin(current_user),
         "manages": may_manage_anything(current_user),
-        "locale": str(get_locale()),
+        "locale": locale,
+        "questionnaire_title": questionnaire_title,
     }
 
 
@@ -253,7 +261,14 @@ def agency_new():
 def agency_edit(code: str):
     """Rename an agency, change its level or move it (admins)."""
     found = agency_or_404(current_user, code)
-    form = AgencyEditForm(obj=found, parent=found.parent.code if found.parent else NO_AGENCY)
+    # Field values are given one by one: with `obj=`, WTForms would take the Agency object
+    # of the `parent` relationship as the value of the parent select.
+    form = AgencyEditForm(
+        name_vi=found.name_vi,
+        name_en=found.name_en,
+        level=found.level,
+        parent=found.parent.code if found.parent else NO_AGENCY,
+    )
     _agency_form_choices(form, moving=found)
     if form.validate_on_submit():
         parent = q.agency_by_code(db.session(), form.parent.data)
@@ -485,7 +500,11 @@ def user_new():
 def user_edit(user_id: int):
     """Change an account's role, agency or whether it may sign in."""
     account = user_or_404(user_id)
-    form = UserEditForm(obj=account, agency=account.agency.code if account.agency else NO_AGENCY)
+    form = UserEditForm(
+        role=account.role,
+        agency=account.agency.code if account.agency else NO_AGENCY,
+        active=account.active,
+    )
     _user_form_choices(form)
     if form.validate_on_submit():
         try:

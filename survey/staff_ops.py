@@ -28,7 +28,7 @@ def counter_snapshot(counter: Counter) -> dict:
     return {
         "code": counter.code,
         "name": counter.name,
-        "agency_id": counter.agency_id,
+        "agency": counter.agency.code,
         "questionnaire": counter.questionnaire_slug,
         "active": counter.active,
     }
@@ -41,7 +41,7 @@ def agency_snapshot(agency: Agency) -> dict:
         "name_vi": agency.name_vi,
         "name_en": agency.name_en,
         "level": agency.level,
-        "parent_id": agency.parent_id,
+        "parent": agency.parent.code if agency.parent else None,
     }
 
 
@@ -50,7 +50,7 @@ def user_snapshot(user: User) -> dict:
     return {
         "email": user.email,
         "role": user.role,
-        "agency_id": user.agency_id,
+        "agency": user.agency.code if user.agency else None,
         "active": user.active,
     }
 
@@ -81,7 +81,7 @@ def create_counter(
         raise StaffError(_("A counter with code %(code)s already exists.", code=code))
     counter = Counter(
         code=code,
-        agency_id=agency.id,
+        agency=agency,
         name=name.strip(),
         token=_unused_token(session),
         questionnaire_slug=questionnaire_slug,
@@ -176,7 +176,7 @@ def create_agency(
         name_vi=name_vi.strip(),
         name_en=(name_en or name_vi).strip(),
         level=level,
-        parent_id=parent.id if parent else None,
+        parent=parent,
     )
     session.add(agency)
     session.flush()
@@ -204,7 +204,7 @@ def update_agency(
     agency.name_vi = name_vi.strip()
     agency.name_en = (name_en or name_vi).strip()
     agency.level = level
-    agency.parent_id = parent.id if parent else None
+    agency.parent = parent
     after = agency_snapshot(agency)
     if after == before:
         return False
@@ -244,7 +244,7 @@ def create_user(
         email=email,
         password_hash=hash_password(password),
         role=role,
-        agency_id=agency.id if agency else None,
+        agency=agency,
         active=True,
     )
     session.add(user)
@@ -269,7 +269,7 @@ def update_user(
         raise StaffError(_("You cannot remove your own admin role or disable your own account."))
     before = user_snapshot(user)
     user.role = role
-    user.agency_id = agency.id if agency else None
+    user.agency = agency
     user.active = active
     after = user_snapshot(user)
     if after == before:

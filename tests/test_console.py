@@ -374,6 +374,8 @@ def test_admin_manages_agencies_and_the_audit_log_shows_before_and_after(app, cl
     assert again.status_code == 422
     # The parent list of an agency leaves out the agency itself and everything below it.
     edit = client.get(f"/console/agencies/{world.own}/edit").get_data(as_text=True)
+    assert f'<option selected value="{world.root}">' in edit  # the current parent
+    assert '<option selected value="department">' in edit
     options = re.findall(r'<option[^>]*value="([^"]*)"', edit)
     assert world.root in options and world.own not in options and "OWN-Y" not in options
     loop = post(
@@ -404,7 +406,7 @@ def test_admin_manages_agencies_and_the_audit_log_shows_before_and_after(app, cl
             .one()
         )
         assert entry.before["name_en"] != entry.after["name_en"] == "Dong Thanh"
-        assert entry.before["parent_id"] != entry.after["parent_id"]
+        assert (entry.before["parent"], entry.after["parent"]) == (world.own, world.other)
     # The accounts made on the command line show as such.
     assert "(command line)" in log
 
@@ -456,6 +458,10 @@ def test_disabling_an_account_ends_its_session_and_reset_replaces_the_password(a
     login(client, ROLES["admin"])
     with app.app_context():
         manager_id = db.session().scalar(select(User.id).where(User.email == ROLES["manager"]))
+    form = client.get(f"/console/users/{manager_id}").get_data(as_text=True)
+    assert f'<option selected value="{world.own}">' in form
+    assert '<option selected value="manager">' in form
+    assert re.search(r'<input checked[^>]* name="active"', form)
     reply = post(
         client, f"/console/users/{manager_id}", {"role": "manager", "agency": world.own}
     )  # "active" unticked
