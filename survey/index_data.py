@@ -59,10 +59,13 @@ def scheme_of(definition: Definition) -> Scheme:
     thresholds = set(definition.satisfied_min.values())
     if len(thresholds) != 1:
         raise ValueError(f"{definition.slug}: scale items must share one satisfied_min")
+    top = max(o["value"] for k in definition.scale_items
+              for o in definition.scale_of(definition.questions[k])["options"])
     return Scheme(
         item_keys=definition.scale_items,
         elements=dict(definition.elements),
         satisfied_min=thresholds.pop(),
+        max_score=top,
     )
 
 
