@@ -26,10 +26,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired
 
 from survey import db
 from survey.accounts import authenticate, normalise_email
+from survey.console_forms import REQUIRED, too_long
 from survey.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
@@ -46,12 +47,12 @@ class LoginForm(FlaskForm):
 
     email = EmailField(
         _l("E-mail"),
-        validators=[InputRequired(), Length(max=200)],
+        validators=[InputRequired(REQUIRED), too_long(200)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(), Length(max=200)],
+        validators=[InputRequired(REQUIRED), too_long(200)],
         render_kw={"autocomplete": "current-password"},
     )
 

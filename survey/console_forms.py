@@ -11,6 +11,13 @@ from survey.permissions import Role
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 CODE_MESSAGE = _l("Use 1 to 40 letters, digits, dots, dashes or underscores, without spaces.")
 NO_AGENCY = ""
+# WTForms has no Vietnamese catalogue: every message is given here, through Flask-Babel.
+REQUIRED = _l("Please fill in this field.")
+
+
+def too_long(limit: int) -> Length:
+    """Return a length check whose message is in the user's language."""
+    return Length(max=limit, message=_l("Please keep this under %(n)d characters.", n=limit))
 
 
 def _strip(value):
@@ -21,13 +28,13 @@ def _code_field(label) -> StringField:
     return StringField(
         label,
         filters=[_strip],
-        validators=[InputRequired(), Regexp(CODE_PATTERN, message=CODE_MESSAGE)],
+        validators=[InputRequired(REQUIRED), Regexp(CODE_PATTERN, message=CODE_MESSAGE)],
     )
 
 
 def _name_field(label, required: bool = True) -> StringField:
-    first = [DataRequired()] if required else []
-    return StringField(label, filters=[_strip], validators=[*first, Length(max=300)])
+    first = [DataRequired(REQUIRED)] if required else []
+    return StringField(label, filters=[_strip], validators=[*first, too_long(300)])
 
 
 class CounterEditForm(FlaskForm):
@@ -93,8 +100,8 @@ class UserForm(UserEditForm):
         _l("E-mail"),
         filters=[_strip],
         validators=[
-            InputRequired(),
-            Length(max=200),
+            InputRequired(REQUIRED),
+            too_long(200),
             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an e-mail address.")),
         ],
     )
@@ -104,4 +111,6 @@ class ReceiptForm(FlaskForm):
     """A counter and a dossier code, for a receipt link."""
 
     counter = SelectField(_l("Counter"), choices=[], coerce=int)
-    dossier = StringField(_l("Dossier code"), validators=[InputRequired(), Length(max=100)])
+    dossier = StringField(
+        _l("Dossier code"), filters=[_strip], validators=[DataRequired(REQUIRED), too_long(100)]
+    )
