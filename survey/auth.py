@@ -9,6 +9,7 @@ Failed sign-ins are slowed down twice over (both counts only include failures): 
 counts in its storage (memory, or Redis with several workers), not in the database.
 """
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import (
@@ -83,6 +84,25 @@ def _renew_session() -> None:
         session["lang"] = language
 
 
+def password_stamp(user) -> str:
+    """Return a short fingerprint of the user's password hash, kept in the session at sign-in.
+
+    When the password is reset, the fingerprint no longer matches and every session opened with
+    the old password ends: resetting a stolen password also throws the thief out.
+    """
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+@bp.before_app_request
+def end_stale_sessions():
+    """Sign out a session whose account was disabled or whose password changed since sign-in."""
+    if not current_user.is_authenticated:
+        return
+    if not current_user.is_active or session.get("password_stamp") != password_stamp(current_user):
+        logout_user()
+        _renew_session()
+
+
 @bp.get("/login")
 def login():
     """Show the sign-in form."""
@@ -107,6 +127,7 @@ def login_post():
         if user is not None:
             _renew_session()
             login_user(user)
+            session["password_stamp"] = password_stamp(user)
             return redirect(_safe_next(target), code=303)
     # One message for a wrong e-mail and a wrong password: which one is wrong is not said.
     flash(_("The e-mail or password is not correct."), "error")

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from survey import auth, db, receipts
 from survey import staff_ops as ops
@@ -72,11 +72,10 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def require_staff():
-    """Send visitors who are not signed in (or whose account was disabled) to the login page."""
+    """Send visitors who are not signed in to the sign-in page."""
     if request.blueprint == "console.auth":
         return None
-    if current_user.is_authenticated and not current_user.is_active:
-        logout_user()
+    # A disabled account or a changed password has already been signed out (auth.py).
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
@@ -424,6 +423,8 @@ def receipt_create():
         abort(403)
     # The counter is checked like any id in a URL: another agency's counter is not found.
     found = counter_or_404(current_user, request.form.get("counter", type=int) or 0, manage=True)
+    if not found.active:
+        abort(404)
     form = ReceiptForm()
     _receipt_choices(form)
     issued = None

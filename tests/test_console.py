@@ -474,7 +474,11 @@ def test_disabling_an_account_ends_its_session_and_reset_replaces_the_password(a
         f"/console/users/{manager_id}",
         {"role": "manager", "agency": world.own, "active": "y"},
     )
+    still = app.test_client()
+    login(still, ROLES["manager"])
     reset = post(client, f"/console/users/{manager_id}/password")
+    # A reset password ends the sessions opened with the old one.
+    assert still.get("/console/").status_code == 302
     new_password = re.search(r'<span class="secret">([^<]+)</span>', reset.get_data(as_text=True))[
         1
     ]
