@@ -142,24 +142,28 @@ def index():
     return render_template("console/index.html", rows=rows)
 
 
-@bp.get("/agencies/<code>")
-def agency(code: str):
-    """Show an agency: its sub-agencies and counters, and what the user may do with them."""
-    found = agency_or_404(current_user, code)
+def _agency_page(agency: Agency, form: CounterForm | None = None, status: int = 200):
     visible = visible_agency_ids(current_user)
-    manage = can_manage(current_user, found)
-    form = CounterForm(formdata=None, questionnaire="sipas-service")
+    manage = can_manage(current_user, agency)
+    if form is None:
+        form = CounterForm(formdata=None, questionnaire="sipas-service")
     form.questionnaire.choices = _questionnaire_choices()
     return render_template(
         "console/agency.html",
-        agency=found,
+        agency=agency,
         manage=manage,
         form=form,
-        trail=q.ancestors(found, visible),
-        children=[c for c in found.children if c.id in visible],
-        counters=q.counters_of(db.session(), found),
-        poster_count=len(q.counters_in(db.session(), subtree_ids(found.id))) if manage else 0,
-    )
+        trail=q.ancestors(agency, visible),
+        children=[c for c in agency.children if c.id in visible],
+        counters=q.counters_of(db.session(), agency),
+        poster_count=len(q.counters_in(db.session(), subtree_ids(agency.id))) if manage else 0,
+    ), status
+
+
+@bp.get("/agencies/<code>")
+def agency(code: str):
+    """Show an agency: its sub-agencies and counters, and what the user may do with them."""
+    return _agency_page(agency_or_404(current_user, code))
 
 
 @bp.post("/agencies/<code>/counters")
@@ -189,17 +193,7 @@ def counter_create(code: str):
                 "ok",
             )
             return redirect(url_for(".counter", counter_id=counter.id), code=303)
-    visible = visible_agency_ids(current_user)
-    return render_template(
-        "console/agency.html",
-        agency=found,
-        manage=True,
-        form=form,
-        trail=q.ancestors(found, visible),
-        children=[c for c in found.children if c.id in visible],
-        counters=q.counters_of(db.session(), found),
-        poster_count=len(q.counters_in(db.session(), subtree_ids(found.id))),
-    ), 422
+    return _agency_page(found, form, 422)
 
 
 @bp.get("/agencies/<code>/posters.pdf")
@@ -297,7 +291,9 @@ def agency_edit(code: str):
 def _counter_page(counter: Counter, form: CounterEditForm | None = None, status: int = 200):
     manage = can_manage(current_user, counter.agency)
     if form is None:
-        form = CounterEditForm(formdata=None, obj=counter, questionnaire=counter.questionnaire_slug)
+        form = CounterEditForm(
+            formdata=None, name=counter.name, questionnaire=counter.questionnaire_slug
+        )
     form.questionnaire.choices = _questionnaire_choices()
     url = q.public_url(counter.token)
     return render_template(
@@ -307,7 +303,6 @@ def _counter_page(counter: Counter, form: CounterEditForm | None = None, status:
         form=form,
         url=url,
         short_url=q.short_address(url),
-        sizes=POSTER_SIZES,
         trail=q.ancestors(counter.agency, visible_agency_ids(current_user)) + [counter.agency],
     ), status
 
