@@ -33,9 +33,10 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
-	$(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/python translations/fill.py translations/vi/LC_MESSAGES/messages.po translations/strings_*.py
+	$(BIN)/pybabel compile -d translations --statistics
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3

@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(citizen.bp)
     app.register_blueprint(console.bp)
+    console.init_app(app)  # the receipt-link pages /r/<signed>
     app.register_blueprint(results.bp)
     # The API authenticates each call with a bearer token, not a browser session: no CSRF.
     csrf.exempt(api.bp)

@@ -33,6 +33,8 @@ def default_config(instance_path: Path) -> dict:
         # Wi-Fi), but a script hammering the endpoint is stopped.
         "SUBMIT_RATE_LIMIT": "20 per minute",
         "LOGIN_RATE_LIMIT": "10 per minute",
+        # Failed sign-ins per account, whatever address they come from.
+        "LOGIN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",
         "RECEIPT_LINK_DAYS": 30,
         "API_TOKENS": "",
         "SESSION_COOKIE_HTTPONLY": True,

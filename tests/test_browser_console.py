@@ -14,7 +14,7 @@ from sqlalchemy import select
 from test_console_support import PASSWORD, add_user
 from werkzeug.serving import make_server
 
-from survey import console, create_app, db
+from survey import create_app, db
 from survey.models import Counter
 
 SIZES = {"phone": (360, 640), "desktop": (1280, 800)}
@@ -29,8 +29,6 @@ def served(app_config):
     )
     base = f"http://127.0.0.1:{server.server_port}"
     application = create_app(app_config | {"PUBLIC_BASE_URL": base})
-    if "receipts" not in application.blueprints:  # until the factory calls console.init_app
-        console.init_app(application)
     holder["app"] = application
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

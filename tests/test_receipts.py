@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from test_console_support import add_user, login, post
 
-from survey import console, create_app, db
+from survey import create_app, db
 from survey.models import AuditEntry, Channel, Counter, Response
 from survey.receipt_links import dossier_hash, issue_link
 
@@ -27,8 +27,6 @@ def app(app_config):
     application = create_app(
         app_config | {"API_TOKENS": f"other-token-abcdef, {TOKEN} ,", "RECEIPT_LINK_DAYS": 7}
     )
-    if "receipts" not in application.blueprints:  # until the factory calls console.init_app
-        console.init_app(application)
     yield application
     application.extensions["db_engine"].dispose()
 

@@ -1,6 +1,7 @@
 """Fill msgstrs of a catalog from a {msgid: msgstr} dict in a Python file (a translator's aid).
 
-Usage: python translations/fill.py translations/vi/LC_MESSAGES/messages.po STRINGS.py
+Usage: python translations/fill.py translations/vi/LC_MESSAGES/messages.po STRINGS.py [...]
+(`make translations` runs it with every translations/strings_*.py.)
 """
 
 import runpy
@@ -9,9 +10,11 @@ import sys
 from babel.messages.pofile import read_po, write_po
 
 
-def fill(po_path: str, strings_path: str) -> int:
-    """Copy the translations of `strings_path` (a dict named VI) into the catalog; return misses."""
-    strings = runpy.run_path(strings_path)["VI"]
+def fill(po_path: str, *strings_paths: str) -> int:
+    """Copy the translations of `strings_paths` (dicts named VI) into the catalog; return misses."""
+    strings: dict[str, str] = {}
+    for path in strings_paths:
+        strings.update(runpy.run_path(path)["VI"])
     with open(po_path, "rb") as handle:
         catalog = read_po(handle)
     missing = 0
@@ -30,4 +33,4 @@ def fill(po_path: str, strings_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(1 if fill(sys.argv[1], sys.argv[2]) else 0)
+    sys.exit(1 if fill(sys.argv[1], *sys.argv[2:]) else 0)

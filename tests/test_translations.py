@@ -1,0 +1,46 @@
+"""Every string the platform shows has a Vietnamese translation, compiled and consistent."""
+
+import gettext
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+VI_PO = ROOT / "translations/vi/LC_MESSAGES/messages.po"
+VI_MO = ROOT / "translations/vi/LC_MESSAGES/messages.mo"
+METHODS = [("survey/**.py", "python"), ("templates/**.html", "jinja2")]
+
+
+def source_messages() -> set[str]:
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHODS, keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None}
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_source_string_is_translated_into_vietnamese():
+    with VI_PO.open("rb") as handle:
+        catalog = read_po(handle)
+    missing = [m for m in source_messages() if not (catalog.get(m) and catalog.get(m).string)]
+    assert missing == [], "run `make translations` and add them to translations/strings_*.py"
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert fuzzy == []
+
+
+def test_placeholders_agree_between_english_and_vietnamese():
+    with VI_PO.open("rb") as handle:
+        catalog = read_po(handle)
+    problems = [(m.id, [str(e) for e in errors]) for m, errors in catalog.check()]
+    assert problems == []
+
+
+def test_compiled_catalog_matches_the_po_file():
+    with VI_PO.open("rb") as handle:
+        catalog = read_po(handle)
+    with VI_MO.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    stale = [m.id for m in catalog if m.id and compiled.gettext(m.id) != m.string]
+    assert stale == [], "run `make translations` to compile the catalog"
