@@ -1,4 +1,4 @@
-"""The floor of the stack for bench/submit.py: Flask + SQLAlchemy + the same database, one insert."""
+"""The floor of bench/submit.py: Flask, SQLAlchemy and the same database, one insert."""
 
 import os
 
@@ -8,8 +8,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from survey.db import make_engine
 
 metadata = MetaData()
-floor = Table("bench_floor", metadata, Column("id", Integer, primary_key=True),
-              Column("payload", String(60)))
+floor = Table(
+    "bench_floor", metadata, Column("id", Integer, primary_key=True), Column("payload", String(60))
+)
 
 app = Flask(__name__)
 # Built in the gunicorn worker (the benchmark imports this module only for the table).

@@ -40,28 +40,47 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
     with app.app_context():
         from survey import db
 
-        version_id = ensure_version(db.session(), app.extensions["questionnaires"]["sipas-service"]).id
+        version_id = ensure_version(
+            db.session(), app.extensions["questionnaires"]["sipas-service"]
+        ).id
     app.extensions["db_engine"].dispose()
 
     rng = np.random.default_rng(seed)
     conn = sqlite3.connect(path)
     conn.executemany(
         "INSERT INTO agencies (id, code, name_vi, name_en, level, parent_id) VALUES (?,?,?,?,?,?)",
-        [(a + 1, f"AG{a:03d}", f"Cơ quan {a}", f"Agency {a}", "commune", None)
-         for a in range(AGENCIES)])
+        [
+            (a + 1, f"AG{a:03d}", f"Cơ quan {a}", f"Agency {a}", "commune", None)
+            for a in range(AGENCIES)
+        ],
+    )
     counter_agency = np.arange(COUNTERS) % AGENCIES
     conn.executemany(
         "INSERT INTO counters (id, code, agency_id, name, token, questionnaire_slug, active, "
         "created_at) VALUES (?,?,?,?,?,?,1,'2026-01-01')",
-        [(c + 1, f"C{c:04d}", int(counter_agency[c]) + 1, f"Quầy {c}", f"t{c:09d}",
-          "sipas-service") for c in range(COUNTERS)])
+        [
+            (
+                c + 1,
+                f"C{c:04d}",
+                int(counter_agency[c]) + 1,
+                f"Quầy {c}",
+                f"t{c:09d}",
+                "sipas-service",
+            )
+            for c in range(COUNTERS)
+        ],
+    )
     agency_effect = rng.normal(0, 0.5, AGENCIES)
     counter_effect = agency_effect[counter_agency] + rng.normal(0, 0.3, COUNTERS)
     chunk = 200_000
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         counter = rng.integers(0, COUNTERS, m)
-        latent = counter_effect[counter][:, None] + rng.normal(0, 1, (m, 1)) + rng.normal(0, 0.8, (m, ITEMS))
+        latent = (
+            counter_effect[counter][:, None]
+            + rng.normal(0, 1, (m, 1))
+            + rng.normal(0, 0.8, (m, ITEMS))
+        )
         values = np.digitize(latent, [-2.2, -1.2, -0.4, 1.0]).astype(np.uint8) + 1
         values[rng.random((m, ITEMS)) < MISSING] = 0
         digits = np.concatenate([values, np.zeros((m, 1), np.uint8)], axis=1) + 48  # OVERALL empty
@@ -69,15 +88,28 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
         width = ITEMS + 1
         day = 20260101 + rng.integers(0, 28, m)
         rows = [
-            (version_id, int(counter[i]) + 1, int(counter_agency[counter[i]]) + 1,
-             "2026-01-15 03:00:00", int(day[i]), "vi", "qr", 1.0, None, "valid",
-             text[i * width:(i + 1) * width], "{}")
+            (
+                version_id,
+                int(counter[i]) + 1,
+                int(counter_agency[counter[i]]) + 1,
+                "2026-01-15 03:00:00",
+                int(day[i]),
+                "vi",
+                "qr",
+                1.0,
+                None,
+                "valid",
+                text[i * width : (i + 1) * width],
+                "{}",
+            )
             for i in range(m)
         ]
         conn.executemany(
             "INSERT INTO responses (questionnaire_id, counter_id, agency_id, submitted_at, "
             "local_day, locale, channel, weight, psu, status, scores, details) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
         conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -98,11 +130,18 @@ def compute(path: Path, design: str) -> None:
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     service = [r for r in report["rows"] if r["key"] == "service" and r["agency"] != "*"]
-    print(json.dumps({
-        "seconds": seconds, "peak_mb": peak / 1024, "start_mb": before / 1024,
-        "rows": len(report["rows"]), "ranked": sum(r["rank_low"] is not None for r in service),
-        "n": max(r["n"] for r in report["rows"] if r["agency"] == "*"),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak / 1024,
+                "start_mb": before / 1024,
+                "rows": len(report["rows"]),
+                "ranked": sum(r["rank_low"] is not None for r in service),
+                "n": max(r["n"] for r in report["rows"] if r["agency"] == "*"),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -129,18 +168,24 @@ def main() -> None:
         if not path.exists():
             start = time.perf_counter()
             # Its own process: Linux carries a process's peak memory over into its children.
-            subprocess.run([sys.executable, __file__, "--make", str(path), "--n", str(n)],
-                           check=True)
+            subprocess.run(
+                [sys.executable, __file__, "--make", str(path), "--n", str(n)], check=True
+            )
             print(f"  stored {n:>9,} responses in {time.perf_counter() - start:.1f} s (not timed)")
         for design in args.designs:
             out = subprocess.run(
                 [sys.executable, __file__, "--compute", str(path), "--design", design],
-                capture_output=True, text=True, check=True)
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{n:>9,} responses  {design:<7}  {figures['seconds']:5.2f} s wall   "
-                  f"peak {figures['peak_mb']:6.0f} MB (process, of which {figures['start_mb']:.0f} "
-                  f"MB before the first read)   {figures['rows']:,} rows, "
-                  f"{figures['ranked']} agencies ranked")
+            print(
+                f"{n:>9,} responses  {design:<7}  {figures['seconds']:5.2f} s wall   "
+                f"peak {figures['peak_mb']:6.0f} MB (process, of which {figures['start_mb']:.0f} "
+                f"MB before the first read)   {figures['rows']:,} rows, "
+                f"{figures['ranked']} agencies ranked"
+            )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,24 @@ from survey.models import Agency, Counter  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH = "postgresql://postgres@127.0.0.1:5432/survey_bench"
-ITEMS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3",
-         "D1", "D2", "D3", "E1", "E2", "E3"]
+ITEMS = [
+    "A1",
+    "A2",
+    "A3",
+    "B1",
+    "B2",
+    "B3",
+    "B4",
+    "C1",
+    "C2",
+    "C3",
+    "D1",
+    "D2",
+    "D3",
+    "E1",
+    "E2",
+    "E3",
+]
 
 
 def free_port() -> int:
@@ -53,12 +69,22 @@ def prepare_database(url: str) -> None:
     upgrade(engine)
     floor_metadata.create_all(engine)
     with engine.begin() as conn:
-        agency_id = conn.execute(insert(Agency.__table__).values(
-            code="BENCH", name_vi="Sở Thử nghiệm", name_en="Bench", level="department"
-        ).returning(Agency.__table__.c.id)).scalar_one()
-        conn.execute(insert(Counter.__table__).values(
-            code="BENCH-1", agency_id=agency_id, name="Quầy 1", token="benchtoken",
-            questionnaire_slug="sipas-service", active=True, created_at=text("CURRENT_TIMESTAMP")))
+        agency_id = conn.execute(
+            insert(Agency.__table__)
+            .values(code="BENCH", name_vi="Sở Thử nghiệm", name_en="Bench", level="department")
+            .returning(Agency.__table__.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(Counter.__table__).values(
+                code="BENCH-1",
+                agency_id=agency_id,
+                name="Quầy 1",
+                token="benchtoken",
+                questionnaire_slug="sipas-service",
+                active=True,
+                created_at=text("CURRENT_TIMESTAMP"),
+            )
+        )
     engine.dispose()
 
 
@@ -82,13 +108,26 @@ class Server:
     def __init__(self, target: str, database_url: str, instance: Path):
         self.port = free_port()
         env = os.environ | {
-            "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret",
-            "SUBMIT_RATE_LIMIT": "1000000 per minute", "PUBLIC_BASE_URL": "http://127.0.0.1",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench-secret",
+            "SUBMIT_RATE_LIMIT": "1000000 per minute",
+            "PUBLIC_BASE_URL": "http://127.0.0.1",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", target],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                target,
+            ],
+            cwd=ROOT,
+            env=env,
         )
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -127,8 +166,12 @@ def post_all(port: int, path: str, bodies: list[tuple[str, str]], ok: int, resul
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     good = 0
     for cookie, body in bodies:
-        conn.request("POST", path, body=body, headers={
-            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        )
         reply = conn.getresponse()
         reply.read()
         good += reply.status == ok
@@ -139,7 +182,9 @@ def post_all(port: int, path: str, bodies: list[tuple[str, str]], ok: int, resul
 def timed(port: int, path: str, batches: list, ok: int) -> tuple[float, int]:
     """POST every batch from its own thread; return (successes per second, successes)."""
     results: list[int] = []
-    threads = [threading.Thread(target=post_all, args=(port, path, b, ok, results)) for b in batches]
+    threads = [
+        threading.Thread(target=post_all, args=(port, path, b, ok, results)) for b in batches
+    ]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -169,8 +214,10 @@ def bench(name: str, url: str, requests: int, clients: int, workdir: Path) -> tu
         in_db = conn.execute(text("SELECT count(*) FROM responses")).scalar_one()
     engine.dispose()
     assert in_db == stored == per_client * clients, (in_db, stored)
-    print(f"{name:<11} submissions {submit_rate:7.0f}/s   floor {floor_rate:7.0f}/s   "
-          f"ratio {submit_rate / floor_rate:.2f}   ({stored} stored, {clients} clients)")
+    print(
+        f"{name:<11} submissions {submit_rate:7.0f}/s   floor {floor_rate:7.0f}/s   "
+        f"ratio {submit_rate / floor_rate:.2f}   ({stored} stored, {clients} clients)"
+    )
     return submit_rate, floor_rate
 
 
@@ -182,8 +229,13 @@ def main() -> None:
     print(f"gunicorn 2 workers, {args.requests} POSTs per run, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        bench("SQLite WAL", f"sqlite:///{workdir / 'bench.sqlite3'}", args.requests, args.clients,
-              workdir)
+        bench(
+            "SQLite WAL",
+            f"sqlite:///{workdir / 'bench.sqlite3'}",
+            args.requests,
+            args.clients,
+            workdir,
+        )
         if ensure_pg_database():
             bench("PostgreSQL", PG_BENCH, args.requests, args.clients, workdir)
 

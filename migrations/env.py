@@ -1,8 +1,9 @@
 """Alembic environment: migrates the database the app is configured with."""
 
 from alembic import context
-from survey.db import Base, make_engine
+
 from survey import models  # noqa: F401  (registers the tables on Base.metadata)
+from survey.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -6,12 +6,15 @@ JSON objects with a stable `error` code for programs and an English `message` fo
 
 import base64
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import force_locale
 
 from survey import db
+from survey.index_report import build_report, to_json
 from survey.permissions import api_token_valid
 from survey.qr import qr_png, qr_svg
 from survey.receipt_links import dossier_hash, dossier_problem, issue_link, response_for_dossier
+from survey.result_pages import FilterError, parse_filters
 from survey.staff_queries import active_counter_by_code
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -57,3 +60,22 @@ def receipt_create():
         "qr_png_base64": base64.b64encode(qr_png(issued.url, box_size=8)).decode(),
     }
     return jsonify(body), 201
+
+
+@bp.get("/indices")
+def indices():
+    """Return every index with its CI for all agencies, as `flask indices --format json` does.
+
+    Query arguments as on the results pages: questionnaire, period (month, quarter, year, all),
+    design (srs, cluster), from, to (YYYY-MM-DD, Vietnam time) and confidence.
+    """
+    if not api_token_valid(request.headers.get("Authorization")):
+        return _error(401, "unauthorized", "send Authorization: Bearer <one of API_TOKENS>")
+    questionnaires = current_app.extensions["questionnaires"]
+    with force_locale("en"):
+        try:
+            filters = parse_filters(request.args, questionnaires)
+        except FilterError as error:
+            return _error(400, "bad-filter", str(error))
+    report = build_report(db.engine(), questionnaires[filters.questionnaire], filters.options("vi"))
+    return current_app.response_class(to_json(report), mimetype="application/json")

@@ -31,8 +31,13 @@ def _active_counter(token: str) -> Counter:
 def _render(counter: Counter, form, status: int = 200, notice: str | None = None):
     locale = str(get_locale())
     return render_template(
-        "citizen/form.html", counter=counter, definition=_definition(counter), form=form,
-        locale=locale, notice=notice, agency_name=counter.agency.name(locale),
+        "citizen/form.html",
+        counter=counter,
+        definition=_definition(counter),
+        form=form,
+        locale=locale,
+        notice=notice,
+        agency_name=counter.agency.name(locale),
     ), status
 
 
@@ -59,14 +64,19 @@ def submit(token: str):
     locale = str(get_locale())
     form = form_class(definition, locale)()
     if not form.validate_on_submit():
-        return _render(_active_counter(token), form, 422,
-                       _("Some answers need your attention. Please see below."))
+        return _render(
+            _active_counter(token),
+            form,
+            422,
+            _("Some answers need your attention. Please see below."),
+        )
     nonce = read_nonce(form.nonce.data, ref.id)
     if nonce is None:
         # Expired or made-up: keep the answers, give a fresh nonce and ask to send again.
         form.nonce.data = issue_nonce(ref.id)
-        return _render(_active_counter(token), form, 422,
-                       _("This form had expired. Please press Send again."))
+        return _render(
+            _active_counter(token), form, 422, _("This form had expired. Please press Send again.")
+        )
     scores, details, comment = collect_answers(form, definition)
     store_submission(
         session, ref, definition, Submission(scores, details, comment, locale=locale, nonce=nonce)
@@ -82,6 +92,7 @@ def thanks(token: str):
         abort(404, description="survey-code")
     locale = str(get_locale())
     return render_template(
-        "citizen/thanks.html", counter=found.counter,
+        "citizen/thanks.html",
+        counter=found.counter,
         agency_name=found.counter.agency.name(locale),
     )

@@ -35,28 +35,41 @@ def _date(_ctx, param, value):
 @click.option("--to", "date_to", callback=_date, help="Last day (Vietnam time), YYYY-MM-DD.")
 @click.option("--period", type=click.Choice(PERIODS), help="Split into periods (default: one).")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
-@click.option("--poststrata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV/XLSX agency,<group columns>,population.")
+@click.option(
+    "--poststrata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV/XLSX agency,<group columns>,population.",
+)
 @click.option("--include-flagged", is_flag=True, help="Count flagged responses too.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv",
-              show_default=True)
-@click.option("-o", "output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (default: standard output; required for xlsx).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output; required for xlsx).",
+)
 @with_appcontext
-def indices_command(slug, design, date_from, date_to, period, confidence, poststrata,
-                    include_flagged, fmt, output):
+def indices_command(
+    slug, design, date_from, date_to, period, confidence, poststrata, include_flagged, fmt, output
+):
     """Compute every index with its confidence interval, per agency and period."""
     definitions = current_app.extensions["questionnaires"]
     if slug not in definitions:
-        raise click.BadParameter(f"unknown questionnaire; known: {', '.join(sorted(definitions))}",
-                                 param_hint="--questionnaire")
+        raise click.BadParameter(
+            f"unknown questionnaire; known: {', '.join(sorted(definitions))}",
+            param_hint="--questionnaire",
+        )
     if date_from and date_to and date_from > date_to:
         raise click.BadParameter("--from is after --to")
     if fmt == "xlsx" and output is None:
         raise click.BadParameter("xlsx needs -o FILE", param_hint="-o")
     options = ReportOptions(
         selection=Selection(slug, date_from, date_to, period, include_flagged),
-        design=design, confidence=confidence, poststrata=poststrata,
+        design=design,
+        confidence=confidence,
+        poststrata=poststrata,
     )
     try:
         report = build_report(db.engine(), definitions[slug], options)

@@ -1,4 +1,4 @@
-"""Configuration: defaults in code, overridden by the environment; no file to edit before a first run."""
+"""Configuration: defaults in code, overridden by the environment; nothing to edit first."""
 
 import os
 import secrets

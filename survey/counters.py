@@ -20,8 +20,10 @@ class CounterRef:
 
 # Built once: on the submission path even SQLAlchemy's statement cache lookup shows in profiles.
 _COUNTER_BY_TOKEN = select(
-    Counter.__table__.c.id, Counter.__table__.c.agency_id,
-    Counter.__table__.c.questionnaire_slug, Counter.__table__.c.active,
+    Counter.__table__.c.id,
+    Counter.__table__.c.agency_id,
+    Counter.__table__.c.questionnaire_slug,
+    Counter.__table__.c.active,
 ).where(Counter.__table__.c.token == bindparam("token"))
 
 

@@ -25,7 +25,7 @@ def normalise_url(url: str) -> str:
     """Return `url` with the psycopg 3 driver named for plain postgresql:// URLs."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -18,35 +18,133 @@ from survey.versions import ensure_version
 
 # (code, name_vi, name_en, level, parent, counters, agency effect on the latent scale)
 AGENCIES = [
-    ("MH", "Ủy ban nhân dân tỉnh Minh Hòa", "Minh Hoa Provincial People's Committee",
-     "province", "", 2, 0.3),
+    (
+        "MH",
+        "Ủy ban nhân dân tỉnh Minh Hòa",
+        "Minh Hoa Provincial People's Committee",
+        "province",
+        "",
+        2,
+        0.3,
+    ),
     ("MH-STP", "Sở Tư pháp tỉnh Minh Hòa", "Department of Justice", "department", "MH", 3, 0.6),
-    ("MH-SKHDT", "Sở Kế hoạch và Đầu tư tỉnh Minh Hòa", "Department of Planning and Investment",
-     "department", "MH", 3, 0.2),
-    ("MH-STNMT", "Sở Tài nguyên và Môi trường tỉnh Minh Hòa",
-     "Department of Natural Resources and Environment", "department", "MH", 3, -0.5),
-    ("MH-SGTVT", "Sở Giao thông vận tải tỉnh Minh Hòa", "Department of Transport",
-     "department", "MH", 3, 0.0),
-    ("MH-SXD", "Sở Xây dựng tỉnh Minh Hòa", "Department of Construction", "department", "MH", 2,
-     -0.2),
-    ("MH-TPBD", "Ủy ban nhân dân thành phố Bình Đông", "Binh Dong City People's Committee",
-     "district", "MH", 3, 0.1),
-    ("MH-HTL", "Ủy ban nhân dân huyện Tân Lập", "Tan Lap District People's Committee",
-     "district", "MH", 3, -0.3),
-    ("MH-HSG", "Ủy ban nhân dân huyện Sông Gianh", "Song Gianh District People's Committee",
-     "district", "MH", 3, 0.4),
-    ("MH-TPBD-PAP", "Ủy ban nhân dân phường An Phú", "An Phu Ward People's Committee",
-     "commune", "MH-TPBD", 3, 0.5),
-    ("MH-TPBD-PHT", "Ủy ban nhân dân phường Hòa Thuận", "Hoa Thuan Ward People's Committee",
-     "commune", "MH-TPBD", 2, -0.1),
-    ("MH-HTL-XDT", "Ủy ban nhân dân xã Đông Thạnh", "Dong Thanh Commune People's Committee",
-     "commune", "MH-HTL", 3, 0.8),
-    ("MH-HTL-XTP", "Ủy ban nhân dân xã Tân Phước", "Tan Phuoc Commune People's Committee",
-     "commune", "MH-HTL", 2, -0.6),
-    ("MH-HSG-XMT", "Ủy ban nhân dân xã Mỹ Thành", "My Thanh Commune People's Committee",
-     "commune", "MH-HSG", 2, 0.2),
-    ("MH-HSG-XLH", "Ủy ban nhân dân xã Long Hưng", "Long Hung Commune People's Committee",
-     "commune", "MH-HSG", 3, 0.0),
+    (
+        "MH-SKHDT",
+        "Sở Kế hoạch và Đầu tư tỉnh Minh Hòa",
+        "Department of Planning and Investment",
+        "department",
+        "MH",
+        3,
+        0.2,
+    ),
+    (
+        "MH-STNMT",
+        "Sở Tài nguyên và Môi trường tỉnh Minh Hòa",
+        "Department of Natural Resources and Environment",
+        "department",
+        "MH",
+        3,
+        -0.5,
+    ),
+    (
+        "MH-SGTVT",
+        "Sở Giao thông vận tải tỉnh Minh Hòa",
+        "Department of Transport",
+        "department",
+        "MH",
+        3,
+        0.0,
+    ),
+    (
+        "MH-SXD",
+        "Sở Xây dựng tỉnh Minh Hòa",
+        "Department of Construction",
+        "department",
+        "MH",
+        2,
+        -0.2,
+    ),
+    (
+        "MH-TPBD",
+        "Ủy ban nhân dân thành phố Bình Đông",
+        "Binh Dong City People's Committee",
+        "district",
+        "MH",
+        3,
+        0.1,
+    ),
+    (
+        "MH-HTL",
+        "Ủy ban nhân dân huyện Tân Lập",
+        "Tan Lap District People's Committee",
+        "district",
+        "MH",
+        3,
+        -0.3,
+    ),
+    (
+        "MH-HSG",
+        "Ủy ban nhân dân huyện Sông Gianh",
+        "Song Gianh District People's Committee",
+        "district",
+        "MH",
+        3,
+        0.4,
+    ),
+    (
+        "MH-TPBD-PAP",
+        "Ủy ban nhân dân phường An Phú",
+        "An Phu Ward People's Committee",
+        "commune",
+        "MH-TPBD",
+        3,
+        0.5,
+    ),
+    (
+        "MH-TPBD-PHT",
+        "Ủy ban nhân dân phường Hòa Thuận",
+        "Hoa Thuan Ward People's Committee",
+        "commune",
+        "MH-TPBD",
+        2,
+        -0.1,
+    ),
+    (
+        "MH-HTL-XDT",
+        "Ủy ban nhân dân xã Đông Thạnh",
+        "Dong Thanh Commune People's Committee",
+        "commune",
+        "MH-HTL",
+        3,
+        0.8,
+    ),
+    (
+        "MH-HTL-XTP",
+        "Ủy ban nhân dân xã Tân Phước",
+        "Tan Phuoc Commune People's Committee",
+        "commune",
+        "MH-HTL",
+        2,
+        -0.6,
+    ),
+    (
+        "MH-HSG-XMT",
+        "Ủy ban nhân dân xã Mỹ Thành",
+        "My Thanh Commune People's Committee",
+        "commune",
+        "MH-HSG",
+        2,
+        0.2,
+    ),
+    (
+        "MH-HSG-XLH",
+        "Ủy ban nhân dân xã Long Hưng",
+        "Long Hung Commune People's Committee",
+        "commune",
+        "MH-HSG",
+        3,
+        0.0,
+    ),
 ]
 COUNTER_NAMES = ["Quầy tiếp nhận số 1", "Quầy tiếp nhận số 2", "Quầy trả kết quả"]
 # Counters of these agencies use the one-tap form of Decree 61 instead of the full SIPAS form.
@@ -64,14 +162,21 @@ def load_demo(session: Session, questionnaires: dict[str, Definition], seed: int
     by_code: dict[str, Agency] = {}
     counters: list[tuple[Counter, float]] = []
     for code, name_vi, name_en, level, parent, n_counters, effect in AGENCIES:
-        agency = Agency(code=code, name_vi=name_vi, name_en=name_en, level=level,
-                        parent=by_code.get(parent))
+        agency = Agency(
+            code=code, name_vi=name_vi, name_en=name_en, level=level, parent=by_code.get(parent)
+        )
         session.add(agency)
         by_code[code] = agency
         slug = "counter-quick" if code in QUICK_AGENCIES else "sipas-service"
         for i in range(n_counters):
-            counter = Counter(code=f"{code}-Q{i + 1}", agency=agency, name=COUNTER_NAMES[i],
-                              token=new_token(), questionnaire_slug=slug, active=True)
+            counter = Counter(
+                code=f"{code}-Q{i + 1}",
+                agency=agency,
+                name=COUNTER_NAMES[i],
+                token=new_token(),
+                questionnaire_slug=slug,
+                active=True,
+            )
             session.add(counter)
             counters.append((counter, effect + rng.normal(0, 0.35)))
     session.flush()
@@ -91,8 +196,10 @@ def _answers(rng, counter, definition, version_id, effect, n, now) -> list[dict]
     items = definition.scale_items
     latent = effect + rng.normal(0, 1.0, n)
     difficulty = rng.normal(0, 0.4, len(items))
-    top = [max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
-           for k in items]
+    top = [
+        max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
+        for k in items
+    ]
     missing_rate = rng.uniform(0.05, 0.10)
     rows = []
     for i in range(n):
@@ -108,22 +215,34 @@ def _answers(rng, counter, definition, version_id, effect, n, now) -> list[dict]
             rate = missing_rate * (3 if key.startswith("E") else 1) * (4 if optional else 1)
             values[key] = None if rng.random() < rate else value
         moment = _working_time(rng, now)
-        rows.append({
-            "questionnaire_id": version_id, "counter_id": counter.id,
-            "agency_id": counter.agency_id, "submitted_at": moment,
-            "local_day": vietnam_day(moment), "locale": "vi" if rng.random() < 0.93 else "en",
-            "channel": Channel.QR if rng.random() < 0.8 else Channel.RECEIPT,
-            "weight": 1.0, "psu": None, "status": "valid",
-            "scores": definition.encode_scores(values), "details": _details(rng),
-            "comment": None,
-        })
+        rows.append(
+            {
+                "questionnaire_id": version_id,
+                "counter_id": counter.id,
+                "agency_id": counter.agency_id,
+                "submitted_at": moment,
+                "local_day": vietnam_day(moment),
+                "locale": "vi" if rng.random() < 0.93 else "en",
+                "channel": Channel.QR if rng.random() < 0.8 else Channel.RECEIPT,
+                "weight": 1.0,
+                "psu": None,
+                "status": "valid",
+                "scores": definition.encode_scores(values),
+                "details": _details(rng),
+                "comment": None,
+            }
+        )
     return rows
 
 
 def _working_time(rng, now: datetime) -> datetime:
     # Office hours on a weekday in Vietnam, within the last 365 days.
     while True:
-        local = now.replace(tzinfo=None) + timedelta(hours=7) - timedelta(days=int(rng.integers(0, 365)))
+        local = (
+            now.replace(tzinfo=None)
+            + timedelta(hours=7)
+            - timedelta(days=int(rng.integers(0, 365)))
+        )
         if local.weekday() < 5:
             break
     minutes = int(rng.integers(7 * 60 + 30, 17 * 60))
@@ -137,6 +256,7 @@ def _details(rng) -> dict:
         return {}
     return {
         "gender": str(rng.choice(["female", "male"])),
-        "age_band": str(rng.choice(["18-24", "25-34", "35-49", "50-60", "60+"],
-                                   p=[0.1, 0.3, 0.35, 0.15, 0.1])),
+        "age_band": str(
+            rng.choice(["18-24", "25-34", "35-49", "50-60", "60+"], p=[0.1, 0.3, 0.35, 0.15, 0.1])
+        ),
     }

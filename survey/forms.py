@@ -66,7 +66,9 @@ def build_form_class(definition: Definition, locale: str) -> type[FlaskForm]:
                 label,
                 validators=[
                     Optional(),
-                    Length(max=limit, message=_l("Please keep this under %(n)d characters.", n=limit)),
+                    Length(
+                        max=limit, message=_l("Please keep this under %(n)d characters.", n=limit)
+                    ),
                 ],
             )
         else:

@@ -45,6 +45,7 @@ def _reject_extra_cells(rows: list[Row], problems: list) -> None:
 
 # ---------------------------------------------------------------- agencies
 
+
 def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tuple[int, int]:
     """Create or update agencies by code; return (created, updated)."""
     require_columns(header, ["code", "name_vi", "name_en", "level", "parent_code"])
@@ -61,15 +62,31 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
         if len(c["code"]) > 40:
             problems.append((row.number, _("the code is longer than 40 characters")))
         if c["code"] in in_file:
-            problems.append((row.number, _("code %(code)s appears twice in the file (also line %(n)d)",
-                                           code=c["code"], n=in_file[c["code"]].number)))
+            problems.append(
+                (
+                    row.number,
+                    _(
+                        "code %(code)s appears twice in the file (also line %(n)d)",
+                        code=c["code"],
+                        n=in_file[c["code"]].number,
+                    ),
+                )
+            )
             continue
         in_file[c["code"]] = row
         if not c["name_vi"]:
             problems.append((row.number, _("name_vi (the Vietnamese name) is empty")))
         if c["level"] not in levels:
-            problems.append((row.number, _("level '%(v)s' is not one of %(ok)s",
-                                           v=c["level"], ok=", ".join(sorted(levels)))))
+            problems.append(
+                (
+                    row.number,
+                    _(
+                        "level '%(v)s' is not one of %(ok)s",
+                        v=c["level"],
+                        ok=", ".join(sorted(levels)),
+                    ),
+                )
+            )
     for row in in_file.values():
         parent = row.cells["parent_code"]
         if parent and parent not in in_file and parent not in existing:
@@ -111,7 +128,9 @@ def _cycles(in_file: dict[str, Row], existing: dict[str, Agency]) -> list[tuple[
         seen, current = {code}, parent_of.get(code)
         while current:
             if current in seen:
-                problems.append((row.number, _("the parent codes form a loop through %(c)s", c=code)))
+                problems.append(
+                    (row.number, _("the parent codes form a loop through %(c)s", c=code))
+                )
                 break
             seen.add(current)
             current = parent_of.get(current)
@@ -119,6 +138,7 @@ def _cycles(in_file: dict[str, Row], existing: dict[str, Agency]) -> list[tuple[
 
 
 # ---------------------------------------------------------------- counters
+
 
 def import_counters(
     session: Session, header: list[str], rows: list[Row], questionnaires: dict[str, Definition]
@@ -135,20 +155,43 @@ def import_counters(
         if not c["code"]:
             problems.append((row.number, _("the code is empty")))
         elif c["code"] in seen:
-            problems.append((row.number, _("code %(code)s appears twice in the file (also line %(n)d)",
-                                           code=c["code"], n=seen[c["code"]])))
+            problems.append(
+                (
+                    row.number,
+                    _(
+                        "code %(code)s appears twice in the file (also line %(n)d)",
+                        code=c["code"],
+                        n=seen[c["code"]],
+                    ),
+                )
+            )
         elif len(c["code"]) > 40:
             problems.append((row.number, _("the code is longer than 40 characters")))
         seen.setdefault(c["code"], row.number)
         if c["agency_code"] not in agencies:
-            problems.append((row.number, _("agency_code %(a)s is not a known agency; import the agencies first",
-                                           a=c["agency_code"] or "''")))
+            problems.append(
+                (
+                    row.number,
+                    _(
+                        "agency_code %(a)s is not a known agency; import the agencies first",
+                        a=c["agency_code"] or "''",
+                    ),
+                )
+            )
         if not c["name"]:
             problems.append((row.number, _("the name is empty")))
         slug = c.get("questionnaire", "")
         if slug and slug not in questionnaires:
-            problems.append((row.number, _("questionnaire %(q)s is not one of %(ok)s",
-                                           q=slug, ok=", ".join(sorted(questionnaires)))))
+            problems.append(
+                (
+                    row.number,
+                    _(
+                        "questionnaire %(q)s is not one of %(ok)s",
+                        q=slug,
+                        ok=", ".join(sorted(questionnaires)),
+                    ),
+                )
+            )
     if problems:
         raise ImportRejected(sorted(problems))
     created = updated = 0
@@ -156,8 +199,9 @@ def import_counters(
         c = row.cells
         counter = counters.get(c["code"])
         if counter is None:
-            counter = Counter(code=c["code"], token=new_token(), active=True,
-                              questionnaire_slug="sipas-service")
+            counter = Counter(
+                code=c["code"], token=new_token(), active=True, questionnaire_slug="sipas-service"
+            )
             session.add(counter)
             created += 1
         else:
@@ -171,6 +215,7 @@ def import_counters(
 
 
 # ---------------------------------------------------------------- paper forms
+
 
 def parse_moment(text: str) -> datetime:
     """Parse an ISO 8601 date or date-time; a time without offset is Vietnam's time."""
@@ -194,8 +239,10 @@ def check_paper_forms(
     if unknown:
         raise TableError(_("Unknown column(s): %(cols)s", cols=", ".join(unknown)))
     counters = {c.code: c for c in session.scalars(select(Counter))}
-    maxima = {k: max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
-              for k in items}
+    maxima = {
+        k: max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
+        for k in items
+    }
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
     values = []
@@ -206,14 +253,25 @@ def check_paper_forms(
         if counter is None:
             mistakes.append(_("counter %(c)s is not a known counter code", c=c["counter"] or "''"))
         elif counter.questionnaire_slug != definition.slug:
-            mistakes.append(_("counter %(c)s uses questionnaire %(q)s, not %(d)s",
-                              c=c["counter"], q=counter.questionnaire_slug, d=definition.slug))
+            mistakes.append(
+                _(
+                    "counter %(c)s uses questionnaire %(q)s, not %(d)s",
+                    c=c["counter"],
+                    q=counter.questionnaire_slug,
+                    d=definition.slug,
+                )
+            )
         moment = None
         try:
             moment = parse_moment(c["submitted_at"])
         except ValueError:
-            mistakes.append(_("submitted_at '%(v)s' is not an ISO 8601 date or date-time "
-                              "(e.g. 2026-03-31 or 2026-03-31T09:30)", v=c["submitted_at"]))
+            mistakes.append(
+                _(
+                    "submitted_at '%(v)s' is not an ISO 8601 date or date-time "
+                    "(e.g. 2026-03-31 or 2026-03-31T09:30)",
+                    v=c["submitted_at"],
+                )
+            )
         scores = {}
         for key in items:
             raw = c.get(key, "")
@@ -222,8 +280,14 @@ def check_paper_forms(
             elif raw.isdigit() and 1 <= int(raw) <= maxima[key]:
                 scores[key] = int(raw)
             else:
-                mistakes.append(_("%(k)s is '%(v)s': it must be a whole number from 1 to %(m)d, "
-                                  "or empty", k=key, v=raw, m=maxima[key]))
+                mistakes.append(
+                    _(
+                        "%(k)s is '%(v)s': it must be a whole number from 1 to %(m)d, or empty",
+                        k=key,
+                        v=raw,
+                        m=maxima[key],
+                    )
+                )
         weight = 1.0
         if c.get("weight"):
             try:
@@ -241,12 +305,22 @@ def check_paper_forms(
         if mistakes:
             problems += [(row.number, m) for m in mistakes]
             continue
-        values.append({
-            "counter_id": counter.id, "agency_id": counter.agency_id, "submitted_at": moment,
-            "local_day": vietnam_day(moment), "locale": "vi", "channel": Channel.IMPORT,
-            "weight": weight, "psu": psu, "status": "valid",
-            "scores": definition.encode_scores(scores), "details": {}, "comment": comment,
-        })
+        values.append(
+            {
+                "counter_id": counter.id,
+                "agency_id": counter.agency_id,
+                "submitted_at": moment,
+                "local_day": vietnam_day(moment),
+                "locale": "vi",
+                "channel": Channel.IMPORT,
+                "weight": weight,
+                "psu": psu,
+                "status": "valid",
+                "scores": definition.encode_scores(scores),
+                "details": {},
+                "comment": comment,
+            }
+        )
     return values, problems
 
 

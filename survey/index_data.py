@@ -59,8 +59,11 @@ def scheme_of(definition: Definition) -> Scheme:
     thresholds = set(definition.satisfied_min.values())
     if len(thresholds) != 1:
         raise ValueError(f"{definition.slug}: scale items must share one satisfied_min")
-    top = max(o["value"] for k in definition.scale_items
-              for o in definition.scale_of(definition.questions[k])["options"])
+    top = max(
+        o["value"]
+        for k in definition.scale_items
+        for o in definition.scale_of(definition.questions[k])["options"]
+    )
     return Scheme(
         item_keys=definition.scale_items,
         elements=dict(definition.elements),
@@ -98,14 +101,16 @@ def _version_layouts(
     with engine.connect() as conn:
         rows = conn.execute(
             select(Questionnaire.id, Questionnaire.version, Questionnaire.definition).where(
-                Questionnaire.slug == definition.slug)
+                Questionnaire.slug == definition.slug
+            )
         ).all()
     layouts, widths = {}, {}
     for version_id, version, data in rows:
         items = check(data, f"{definition.slug} v{version}").scale_items
         # -1 marks an item the version did not ask: read as missing.
         layouts[version_id] = np.array(
-            [items.index(k) if k in items else -1 for k in definition.scale_items])
+            [items.index(k) if k in items else -1 for k in definition.scale_items]
+        )
         widths[version_id] = len(items)
     return layouts, widths
 
@@ -133,9 +138,12 @@ def load_index_data(
     # "+questionnaire_id" keeps SQLite from walking the index row by row: a plain scan of the
     # table is faster when most rows match (PostgreSQL's planner decides for itself).
     versions = ",".join(str(int(v)) for v in layouts) or "NULL"
-    where = [f"+questionnaire_id IN ({versions})" if engine.dialect.name == "sqlite"
-             else f"questionnaire_id IN ({versions})",
-             f"status IN ({','.join(repr(s) for s in statuses)})"]
+    where = [
+        f"+questionnaire_id IN ({versions})"
+        if engine.dialect.name == "sqlite"
+        else f"questionnaire_id IN ({versions})",
+        f"status IN ({','.join(repr(s) for s in statuses)})",
+    ]
     params: list = []
     if selection.date_from:
         where.append("local_day >= %s")
@@ -200,8 +208,10 @@ def _fetch_packed(raw, where: str, params: list, width: int) -> _Columns:
         return np.ascontiguousarray(table[:, lo:hi]).view(f"S{hi - lo}").ravel()
 
     return _Columns(
-        agency_ids=number(*_PACK[0]), counter_ids=number(*_PACK[1]),
-        version_ids=number(*_PACK[2]), days=number(*_PACK[3]),
+        agency_ids=number(*_PACK[0]),
+        counter_ids=number(*_PACK[1]),
+        version_ids=number(*_PACK[2]),
+        days=number(*_PACK[3]),
         weight=text(*_PACK[4]).astype(np.float64),
         psu=np.char.strip(text(*_PACK[5])),
         raw_scores=table[:, _SCORES_AT:] - 48,
@@ -211,8 +221,12 @@ def _fetch_packed(raw, where: str, params: list, width: int) -> _Columns:
 def _fetch_columns(raw, where: str, params: list, width: int, with_details: bool) -> _Columns:
     """Read the columns plainly (PostgreSQL, or when demographics are needed)."""
     extra = ", details" if with_details else ""
-    rows = _run(raw, "SELECT agency_id, counter_id, questionnaire_id, local_day, weight, psu, "
-                     f"scores{extra} FROM responses WHERE {where}", params)
+    rows = _run(
+        raw,
+        "SELECT agency_id, counter_id, questionnaire_id, local_day, weight, psu, "
+        f"scores{extra} FROM responses WHERE {where}",
+        params,
+    )
     if not rows:
         return _empty(width)
     columns = list(zip(*rows, strict=True))
@@ -236,8 +250,16 @@ def _fetch_columns(raw, where: str, params: list, width: int, with_details: bool
 
 def _empty(width: int) -> _Columns:
     none = np.zeros(0, dtype=np.int64)
-    return _Columns(none, none, none, none, np.zeros(0), np.zeros(0, dtype=object),
-                    np.zeros((0, width), dtype=np.uint8), [])
+    return _Columns(
+        none,
+        none,
+        none,
+        none,
+        np.zeros(0),
+        np.zeros(0, dtype=object),
+        np.zeros((0, width), dtype=np.uint8),
+        [],
+    )
 
 
 def _to_index_data(engine, definition, selection, layouts, columns: _Columns) -> IndexData:
@@ -249,13 +271,22 @@ def _to_index_data(engine, definition, selection, layouts, columns: _Columns) ->
         lookup[agency.id] = index
     period, labels = period_codes(columns.days, selection.period)
     with engine.connect() as conn:
-        version = conn.execute(
-            select(Questionnaire.version).where(
-                Questionnaire.slug == definition.slug,
-                Questionnaire.content_hash == definition.content_hash)
-        ).scalar() or 0
-    responses = Responses(scores=scores, agency=lookup[columns.agency_ids], psu=psu,
-                          weight=columns.weight, period=period)
+        version = (
+            conn.execute(
+                select(Questionnaire.version).where(
+                    Questionnaire.slug == definition.slug,
+                    Questionnaire.content_hash == definition.content_hash,
+                )
+            ).scalar()
+            or 0
+        )
+    responses = Responses(
+        scores=scores,
+        agency=lookup[columns.agency_ids],
+        psu=psu,
+        weight=columns.weight,
+        period=period,
+    )
     return IndexData(responses, scheme_of(definition), agencies, labels, version, columns.details)
 
 
@@ -287,12 +318,19 @@ def _psu_codes(counter_ids: np.ndarray, psus: np.ndarray) -> np.ndarray:
 def _agencies(engine: Engine, slug: str, agency_ids: np.ndarray) -> list[AgencyInfo]:
     """Agencies with responses in the selection or a counter using the questionnaire."""
     with engine.connect() as conn:
-        with_counters = set(conn.execute(
-            select(Counter.agency_id).where(Counter.questionnaire_slug == slug).distinct()
-        ).scalars())
+        with_counters = set(
+            conn.execute(
+                select(Counter.agency_id).where(Counter.questionnaire_slug == slug).distinct()
+            ).scalars()
+        )
         wanted = with_counters | set(np.unique(agency_ids).tolist())
-        rows = conn.execute(
-            select(Agency.id, Agency.code, Agency.name_vi, Agency.name_en)
-            .where(Agency.id.in_(wanted)).order_by(Agency.code)
-        ).all() if wanted else []
+        rows = (
+            conn.execute(
+                select(Agency.id, Agency.code, Agency.name_vi, Agency.name_en)
+                .where(Agency.id.in_(wanted))
+                .order_by(Agency.code)
+            ).all()
+            if wanted
+            else []
+        )
     return [AgencyInfo(*row) for row in rows]

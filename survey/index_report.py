@@ -47,12 +47,22 @@ def build_report(engine: Engine, definition: Definition, options: ReportOptions)
         responses = apply_poststrata(data, population)
     names = {a.code: (a.name_en if options.locale == "en" else a.name_vi) for a in data.agencies}
     names["*"] = "Tất cả cơ quan" if options.locale != "en" else "All agencies"
-    rows = index_rows(
-        responses, data.scheme, design=options.design, level=options.confidence,
-        agency_labels=[a.code for a in data.agencies], period_labels=data.periods,
-    ) if responses.n else []
-    shaped = [{c: (names.get(row["agency"]) if c == "agency_name" else row[c]) for c in COLUMNS}
-              for row in rows]
+    rows = (
+        index_rows(
+            responses,
+            data.scheme,
+            design=options.design,
+            level=options.confidence,
+            agency_labels=[a.code for a in data.agencies],
+            period_labels=data.periods,
+        )
+        if responses.n
+        else []
+    )
+    shaped = [
+        {c: (names.get(row["agency"]) if c == "agency_name" else row[c]) for c in COLUMNS}
+        for row in rows
+    ]
     return {
         "questionnaire": definition.slug,
         "version": data.version,
@@ -89,8 +99,10 @@ def read_poststrata(path: Path) -> Population:
             if not total > 0:
                 raise ValueError
         except ValueError:
-            problems.append(f"line {row.number}: population '{row.cells['population']}' "
-                            "must be a number greater than 0")
+            problems.append(
+                f"line {row.number}: population '{row.cells['population']}' "
+                "must be a number greater than 0"
+            )
             continue
         if key in totals:
             problems.append(f"line {row.number}: the cell {key} appears twice")
@@ -102,8 +114,9 @@ def read_poststrata(path: Path) -> Population:
 
 def apply_poststrata(data: IndexData, population: Population) -> Responses:
     """Return the responses with post-stratification cells and post-stratified weights."""
-    cell_values = [tuple(str((d or {}).get(c, "")) for c in population.columns)
-                   for d in data.details]
+    cell_values = [
+        tuple(str((d or {}).get(c, "")) for c in population.columns) for d in data.details
+    ]
     cells = sorted({*cell_values, *(k[1] for k in population.totals)})
     cell_index = {value: i for i, value in enumerate(cells)}
     codes = np.array([cell_index[v] for v in cell_values], dtype=np.int64)
@@ -122,8 +135,12 @@ def apply_poststrata(data: IndexData, population: Population) -> Responses:
                 "total in the post-stratification file"
             )
     responses = Responses(
-        scores=data.responses.scores, agency=data.responses.agency, psu=data.responses.psu,
-        weight=data.responses.weight, period=data.responses.period, poststratum=codes,
+        scores=data.responses.scores,
+        agency=data.responses.agency,
+        psu=data.responses.psu,
+        weight=data.responses.weight,
+        period=data.responses.period,
+        poststratum=codes,
     )
     return responses.with_weights(poststratify(responses, table))
 

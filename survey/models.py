@@ -66,7 +66,9 @@ class Agency(Base):
 
     parent: Mapped["Agency | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Agency"]] = relationship(back_populates="parent", order_by="Agency.code")
-    counters: Mapped[list["Counter"]] = relationship(back_populates="agency", order_by="Counter.code")
+    counters: Mapped[list["Counter"]] = relationship(
+        back_populates="agency", order_by="Counter.code"
+    )
 
     def name(self, locale: str) -> str:
         """Return the agency's name in `locale`, Vietnamese when no English name is known."""

@@ -54,10 +54,13 @@ FILE_SCHEMA = {
                         "type": "array",
                         "minItems": 2,
                         "maxItems": 9,
-                        "items": {**_OPTION, "properties": {
-                            **_OPTION["properties"],
-                            "value": {"type": "integer", "minimum": 1, "maximum": 9},
-                        }},
+                        "items": {
+                            **_OPTION,
+                            "properties": {
+                                **_OPTION["properties"],
+                                "value": {"type": "integer", "minimum": 1, "maximum": 9},
+                            },
+                        },
                     },
                     "not_applicable": _TEXT,
                 },

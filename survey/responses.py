@@ -7,12 +7,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from survey.models import Channel, Counter, Response, ResponseStatus, utcnow
 from survey.counters import CounterRef
+from survey.models import Channel, Counter, Response, ResponseStatus, utcnow
 from survey.questionnaires import Definition
 from survey.timeutil import vietnam_day
 from survey.versions import questionnaire_version_id
-
 
 _INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
 
@@ -31,7 +30,10 @@ class Submission:
 
 
 def store_submission(
-    session: Session, counter: Counter | CounterRef, definition: Definition, submission: Submission,
+    session: Session,
+    counter: Counter | CounterRef,
+    definition: Definition,
+    submission: Submission,
     submitted_at: datetime | None = None,
 ) -> tuple[int, bool]:
     """Store `submission` for `counter`; return (response id, created).

@@ -30,14 +30,19 @@ class Filters:
     def options(self, locale: str) -> ReportOptions:
         """Return the report options of these filters."""
         selection = Selection(self.questionnaire, self.date_from, self.date_to, self.period)
-        return ReportOptions(selection, design=self.design, confidence=self.confidence,
-                             locale=locale)
+        return ReportOptions(
+            selection, design=self.design, confidence=self.confidence, locale=locale
+        )
 
     def query(self, **changes) -> dict:
         """Return these filters as URL arguments (with `changes`)."""
         filters = replace(self, **changes)
-        args = {"questionnaire": filters.questionnaire, "period": filters.period or "all",
-                "design": filters.design, "confidence": filters.confidence}
+        args = {
+            "questionnaire": filters.questionnaire,
+            "period": filters.period or "all",
+            "design": filters.design,
+            "confidence": filters.confidence,
+        }
         if filters.date_from:
             args["from"] = filters.date_from.isoformat()
         if filters.date_to:
@@ -90,14 +95,18 @@ def latest_period(rows: list[dict]) -> str | None:
 
 def verified_shares(session: Session, filters: Filters, agency_ids: set[int]) -> dict[int, float]:
     """Return, per agency, the share of responses tied to a dossier receipt (verified)."""
-    query = select(
-        Response.agency_id,
-        func.count(),
-        func.sum(case((Response.channel == Channel.RECEIPT, 1), else_=0)),
-    ).join(Questionnaire, Questionnaire.id == Response.questionnaire_id).where(
-        Questionnaire.slug == filters.questionnaire,
-        Response.status == "valid",
-        Response.agency_id.in_(agency_ids),
+    query = (
+        select(
+            Response.agency_id,
+            func.count(),
+            func.sum(case((Response.channel == Channel.RECEIPT, 1), else_=0)),
+        )
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .where(
+            Questionnaire.slug == filters.questionnaire,
+            Response.status == "valid",
+            Response.agency_id.in_(agency_ids),
+        )
     )
     if filters.date_from:
         query = query.where(Response.local_day >= _day(filters.date_from))

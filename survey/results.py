@@ -40,8 +40,9 @@ def _report():
         abort(400, description=str(error))
     ids = visible_agency_ids(current_user)
     codes = agency_codes(db.session(), ids)
-    report = build_report(db.engine(), questionnaires[filters.questionnaire],
-                          filters.options(str(get_locale())))
+    report = build_report(
+        db.engine(), questionnaires[filters.questionnaire], filters.options(str(get_locale()))
+    )
     report["rows"] = visible_rows(report, set(codes))
     return filters, report, codes
 
@@ -55,15 +56,28 @@ def overview():
     service = [r for r in report["rows"] if r["period"] == period and r["level"] == "service"]
     service.sort(key=lambda r: (r["agency"] == "*", -(r["estimate"] or -1)))
     shares = verified_shares(db.session(), filters, set(codes.values()))
-    chart = forest_plot([
-        {"label": r["agency_name"] or r["agency"], "estimate": r["estimate"],
-         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "muted": r["status"] != "ok"}
-        for r in service
-    ])
+    chart = forest_plot(
+        [
+            {
+                "label": r["agency_name"] or r["agency"],
+                "estimate": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "muted": r["status"] != "ok",
+            }
+            for r in service
+        ]
+    )
     return render_template(
-        "results/overview.html", filters=filters, report=report, period=period, rows=service,
-        shares={code: shares.get(i) for code, i in codes.items()}, chart=chart,
-        questionnaires=current_app.extensions["questionnaires"], locale=str(get_locale()),
+        "results/overview.html",
+        filters=filters,
+        report=report,
+        period=period,
+        rows=service,
+        shares={code: shares.get(i) for code, i in codes.items()},
+        chart=chart,
+        questionnaires=current_app.extensions["questionnaires"],
+        locale=str(get_locale()),
     )
 
 
@@ -77,13 +91,29 @@ def agency(code: str):
     period = latest_period(mine)
     latest = [r for r in mine if r["period"] == period]
     trend = [r for r in mine if r["level"] == "service"]
-    chart = trend_chart([{"label": r["period"], "estimate": r["estimate"], "ci_low": r["ci_low"],
-                          "ci_high": r["ci_high"]} for r in trend])
+    chart = trend_chart(
+        [
+            {
+                "label": r["period"],
+                "estimate": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+            }
+            for r in trend
+        ]
+    )
     locale = str(get_locale())
     definition = current_app.extensions["questionnaires"][filters.questionnaire]
     return render_template(
-        "results/agency.html", agency=found, filters=filters, report=report, period=period,
-        rows=latest, trend=trend, chart=chart, locale=locale,
+        "results/agency.html",
+        agency=found,
+        filters=filters,
+        report=report,
+        period=period,
+        rows=latest,
+        trend=trend,
+        chart=chart,
+        locale=locale,
         labels=key_labels(definition, locale),
     )
 
@@ -97,8 +127,11 @@ def download(fmt: str):
     filters, report, _codes = _report()
     mimetype, render = DOWNLOADS[fmt]
     name = f"sipas-{filters.questionnaire}-{filters.design}.{fmt}"
-    return Response(render(report), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        render(report),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def key_labels(definition, locale: str) -> dict[str, str]:
@@ -110,4 +143,3 @@ def key_labels(definition, locale: str) -> dict[str, str]:
     for key in definition.scale_items:
         labels[key] = definition.text(definition.questions[key]["text"], locale)
     return labels
-

@@ -57,7 +57,9 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise TableError(_("The file could not be opened as an Excel workbook: %(e)s", e=exc)) from exc
+        raise TableError(
+            _("The file could not be opened as an Excel workbook: %(e)s", e=exc)
+        ) from exc
     sheet = workbook.worksheets[0]
     lines = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     workbook.close()
@@ -76,7 +78,7 @@ def _rows(lines: list[list[str]]) -> tuple[list[str], list[Row]]:
         if not any(values):
             continue  # blank lines at the end of spreadsheets are common
         cells = {name: (values[i] if i < len(values) else "") for i, name in enumerate(header)}
-        if len(values) > len(header) and any(values[len(header):]):
+        if len(values) > len(header) and any(values[len(header) :]):
             cells["\0extra"] = "yes"
         rows.append(Row(number, cells))
     return header, rows
@@ -87,6 +89,9 @@ def require_columns(header: list[str], required: list[str]) -> None:
     missing = [c for c in required if c not in header]
     if missing:
         raise TableError(
-            _("Missing column(s): %(cols)s. The header line must contain: %(need)s",
-              cols=", ".join(missing), need=",".join(required))
+            _(
+                "Missing column(s): %(cols)s. The header line must contain: %(need)s",
+                cols=", ".join(missing),
+                need=",".join(required),
+            )
         )

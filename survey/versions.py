@@ -10,7 +10,7 @@ from survey.questionnaires import Definition
 
 
 def questionnaire_version_id(session: Session, definition: Definition) -> int:
-    """Return the id of the stored version of `definition`, storing it as a new version if needed."""
+    """Return the id of the stored version of `definition`, storing a new version if needed."""
     cache = current_app.extensions.setdefault("questionnaire_version_ids", {})
     key = (str(session.get_bind().url), definition.content_hash)
     if key not in cache:

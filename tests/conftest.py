@@ -50,10 +50,12 @@ def database_url(request, tmp_path, sqlite_template) -> str:
     url = request.getfixturevalue("pg_migrated")
     engine = make_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(text(
-            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )).scalar()
+        tables = conn.execute(
+            text(
+                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ).scalar()
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
@@ -98,8 +100,13 @@ def make_agency(app):
     def make(code="SO-TP", name_vi="Sở Tư pháp", level="department", parent=None) -> Agency:
         with app.app_context():
             session = db.session()
-            agency = Agency(code=code, name_vi=name_vi, name_en=f"{code} (en)", level=level,
-                            parent_id=parent.id if parent else None)
+            agency = Agency(
+                code=code,
+                name_vi=name_vi,
+                name_en=f"{code} (en)",
+                level=level,
+                parent_id=parent.id if parent else None,
+            )
             session.add(agency)
             session.commit()
             return agency
@@ -117,9 +124,14 @@ def make_counter(app, make_agency):
         n = next(counter_number)
         with app.app_context():
             session = db.session()
-            counter = Counter(code=f"C{n}", agency_id=agency.id, name=f"Quầy số {n}",
-                              token=token or f"tok{n:07d}", questionnaire_slug=questionnaire,
-                              active=active)
+            counter = Counter(
+                code=f"C{n}",
+                agency_id=agency.id,
+                name=f"Quầy số {n}",
+                token=token or f"tok{n:07d}",
+                questionnaire_slug=questionnaire,
+                active=active,
+            )
             session.add(counter)
             session.commit()
             return counter
@@ -158,8 +170,14 @@ def browser():
             executable_path=CHROMIUM,
             headless=True,
             # As root in a container Chromium needs --no-sandbox; the rest stop it calling out.
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield chromium
         chromium.close()

@@ -19,8 +19,13 @@ def test_citizen_answers_in_vietnamese_on_a_phone(
     app, live_server, browser, make_counter, javascript, screenshot_dir
 ):
     counter = make_counter()
-    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript,
-                                  locale="vi-VN", has_touch=True, is_mobile=True)
+    context = browser.new_context(
+        viewport=PHONE,
+        java_script_enabled=javascript,
+        locale="vi-VN",
+        has_touch=True,
+        is_mobile=True,
+    )
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -39,14 +44,19 @@ def test_citizen_answers_in_vietnamese_on_a_phone(
         name = "4 Hài lòng" if index % 3 else "5 Rất hài lòng"
         groups.nth(index).get_by_role("radio", name=name, exact=True).check()
     page.get_by_role("group", name=CRITERIA["E3"]).get_by_role(
-        "radio", name="Không áp dụng / không trả lời").check()
-    page.get_by_role("group", name=CRITERIA["C1"]).get_by_role("radio", name="5 Rất hài lòng").check()
+        "radio", name="Không áp dụng / không trả lời"
+    ).check()
+    page.get_by_role("group", name=CRITERIA["C1"]).get_by_role(
+        "radio", name="5 Rất hài lòng"
+    ).check()
     page.get_by_role("button", name="Gửi ý kiến đánh giá").click()
 
     page.wait_for_url(f"{live_server}/s/{counter.token}/thanks")
     assert "Cảm ơn ông/bà đã tham gia đánh giá" in page.content()
     if screenshot_dir:
-        page.screenshot(path=screenshot_dir / f"citizen-thanks-360-{javascript}.png", full_page=True)
+        page.screenshot(
+            path=screenshot_dir / f"citizen-thanks-360-{javascript}.png", full_page=True
+        )
     assert all(url.startswith(live_server) for url in requested), requested
     context.close()
 

@@ -103,7 +103,9 @@ def test_out_of_range_value_is_refused_in_english_when_chosen(app, client, make_
 def test_comment_longer_than_limit_is_refused(app, client, make_counter):
     counter = make_counter()
     _, hidden = open_form(client, counter.token)
-    reply = client.post(f"/s/{counter.token}", data=hidden | full_answers() | {"comment": "x" * 1001})
+    reply = client.post(
+        f"/s/{counter.token}", data=hidden | full_answers() | {"comment": "x" * 1001}
+    )
     assert reply.status_code == 422
     assert 'id="e-comment"' in reply.get_data(as_text=True)
     assert count_responses(app) == 0
@@ -136,8 +138,12 @@ def test_quick_form_has_three_levels_and_no_not_applicable(app, client, make_cou
     html, hidden = open_form(client, counter.token)
     assert "Mức độ thuận tiện khi giải quyết hồ sơ" in html
     assert "Không áp dụng" not in html
-    assert client.post(f"/s/{counter.token}", data=hidden | {"Q1": "0", "Q2": "3"}).status_code == 422
-    assert client.post(f"/s/{counter.token}", data=hidden | {"Q1": "1", "Q2": "3"}).status_code == 303
+    assert (
+        client.post(f"/s/{counter.token}", data=hidden | {"Q1": "0", "Q2": "3"}).status_code == 422
+    )
+    assert (
+        client.post(f"/s/{counter.token}", data=hidden | {"Q1": "1", "Q2": "3"}).status_code == 303
+    )
     with app.app_context():
         assert db.session().scalars(select(Response.scores)).one() == "13"
 
@@ -146,7 +152,10 @@ def test_quick_form_has_three_levels_and_no_not_applicable(app, client, make_cou
 def test_unknown_token_gives_a_404_saying_the_code_is_not_valid(client, lang):
     reply = client.get(f"/s/nosuchcode?lang={lang}")
     assert reply.status_code == 404
-    expected = {"vi": "Mã khảo sát này không còn hiệu lực", "en": "This survey code is no longer valid"}
+    expected = {
+        "vi": "Mã khảo sát này không còn hiệu lực",
+        "en": "This survey code is no longer valid",
+    }
     assert expected[lang] in reply.get_data(as_text=True)
 
 

@@ -28,14 +28,13 @@ def test_demo_loads_a_province_once_with_real_differences(app, runner):
         missing = sum(s.count("0") for s in scores) / sum(len(s) for s in scores)
         assert 0.04 < missing < 0.2
         # Agencies differ: the share of 4-5 answers ranges widely between counters.
-        shares = session.execute(
-            select(Response.counter_id, Response.scores)
-        ).all()
+        shares = session.execute(select(Response.counter_id, Response.scores)).all()
     by_counter: dict[int, list[float]] = {}
     for counter_id, s in shares:
         valid = [c for c in s if c != "0"]
         by_counter.setdefault(counter_id, []).append(
-            sum(c >= "4" for c in valid) / len(valid) if valid else 0)
+            sum(c >= "4" for c in valid) / len(valid) if valid else 0
+        )
     means = [sum(v) / len(v) for v in by_counter.values()]
     assert max(means) - min(means) > 0.2
     again = runner.invoke(args=["demo", "--if-empty"])

@@ -37,14 +37,21 @@ def count(app, model) -> int:
 @pytest.fixture
 def loaded(app, runner, tmp_path):
     """Agencies and counters imported through the CLI."""
-    assert runner.invoke(args=["agencies", "import", str(write(tmp_path, "a.csv", AGENCIES))]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["agencies", "import", str(write(tmp_path, "a.csv", AGENCIES))]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(args=["counters", "import", str(write(tmp_path, "c.csv", COUNTERS))])
     assert result.exit_code == 0, result.output
     return app
 
 
 def test_agencies_import_builds_the_tree_and_reimport_updates(app, runner, tmp_path):
-    result = runner.invoke(args=["agencies", "import", str(write(tmp_path, "a.csv", AGENCIES, bom=True))])
+    result = runner.invoke(
+        args=["agencies", "import", str(write(tmp_path, "a.csv", AGENCIES, bom=True))]
+    )
     assert result.exit_code == 0 and "4 created, 0 updated" in result.output
     renamed = AGENCIES.replace("Sở Tư pháp,", "Sở Tư pháp tỉnh Kiên Giang,")
     result = runner.invoke(args=["agencies", "import", str(write(tmp_path, "b.csv", renamed))])
@@ -53,7 +60,8 @@ def test_agencies_import_builds_the_tree_and_reimport_updates(app, runner, tmp_p
         ward = db.session().scalar(select(Agency).where(Agency.code == "KG-RG-VT"))
         assert ward.parent.code == "KG-RG" and ward.parent.parent.code == "KG"
         assert db.session().scalar(select(Agency.name_vi).where(Agency.code == "KG-STP")) == (
-            "Sở Tư pháp tỉnh Kiên Giang")
+            "Sở Tư pháp tỉnh Kiên Giang"
+        )
 
 
 def test_bad_agency_rows_reject_the_whole_file_and_name_each_row(app, runner, tmp_path):
@@ -75,7 +83,9 @@ def test_agency_loop_is_refused(app, runner, tmp_path):
 
 
 def test_missing_column_is_named(app, runner, tmp_path):
-    result = runner.invoke(args=["agencies", "import", str(write(tmp_path, "a.csv", "code,name_vi\nA,B\n"))])
+    result = runner.invoke(
+        args=["agencies", "import", str(write(tmp_path, "a.csv", "code,name_vi\nA,B\n"))]
+    )
     assert result.exit_code == 1 and "Thiếu cột: name_en, level, parent_code" in result.output
 
 
@@ -100,12 +110,18 @@ def test_counters_import_list_and_update(loaded, runner, tmp_path):
     assert "0 created, 3 updated" in result.output
     with loaded.app_context():
         quick = db.session().scalar(select(Counter).where(Counter.code == "STP-2"))
-        # The name changes; the questionnaire is kept when the column is empty; the poster stays valid.
-        assert (quick.name, quick.questionnaire_slug, quick.token) == ("Quầy số hai", "counter-quick", token)
+        # The name changes; an empty questionnaire cell keeps it; the poster stays valid.
+        assert (quick.name, quick.questionnaire_slug, quick.token) == (
+            "Quầy số hai",
+            "counter-quick",
+            token,
+        )
 
 
 def test_bad_counter_rows_are_all_listed(loaded, runner, tmp_path):
-    bad = "code,agency_code,name,questionnaire\nN-1,NOPE,Quầy,\nN-2,KG-STP,,\nN-3,KG-STP,Quầy,paper\n"
+    bad = (
+        "code,agency_code,name,questionnaire\nN-1,NOPE,Quầy,\nN-2,KG-STP,,\nN-3,KG-STP,Quầy,paper\n"
+    )
     result = runner.invoke(args=["counters", "import", str(write(tmp_path, "c.csv", bad))])
     assert result.exit_code == 1
     assert "dòng 2: agency_code NOPE" in result.output
@@ -123,14 +139,25 @@ GOOD_ROW = "STP-1,2026-03-31," + ",".join(["4"] * 16) + ",1.5,P7,Cán bộ nhi�
 
 def test_paper_forms_are_imported_with_weights_psu_and_missing(loaded, runner, tmp_path):
     rows = [GOOD_ROW, "VT-1,2026-04-02T16:45:00+07:00," + ",".join(["5"] * 14 + ["", ""]) + ",,,"]
-    result = runner.invoke(args=["responses", "import", str(write(tmp_path, "p.csv", paper_csv(rows), bom=True)),
-                                 "--questionnaire", "sipas-service"])
+    result = runner.invoke(
+        args=[
+            "responses",
+            "import",
+            str(write(tmp_path, "p.csv", paper_csv(rows), bom=True)),
+            "--questionnaire",
+            "sipas-service",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "2 paper forms imported" in result.output
     with loaded.app_context():
         stored = db.session().scalars(select(Response).order_by(Response.id)).all()
         assert [r.channel for r in stored] == [Channel.IMPORT, Channel.IMPORT]
-        assert (stored[0].weight, stored[0].psu, stored[0].comment) == (1.5, "P7", "Cán bộ nhiệt tình")
+        assert (stored[0].weight, stored[0].psu, stored[0].comment) == (
+            1.5,
+            "P7",
+            "Cán bộ nhiệt tình",
+        )
         assert stored[0].scores == "4" * 16 + "0"
         assert stored[0].local_day == 20260331
         assert stored[1].scores == "5" * 14 + "000" and stored[1].weight == 1.0
@@ -145,7 +172,9 @@ def test_bad_paper_forms_store_nothing_and_list_every_row(loaded, runner, tmp_pa
         "STP-2,2026-03-31," + ",".join(["4"] * 16) + ",,,",
         "STP-1,2026-03-31," + ",".join(["4"] * 16) + ",,," + "x" * 1001,
     ]
-    result = runner.invoke(args=["responses", "import", str(write(tmp_path, "p.csv", paper_csv(rows)))])
+    result = runner.invoke(
+        args=["responses", "import", str(write(tmp_path, "p.csv", paper_csv(rows)))]
+    )
     assert result.exit_code == 1
     out = result.output
     assert "dòng 3: counter NOPE không phải là mã quầy đã có" in out

@@ -27,17 +27,30 @@ def stored(app, make_agency, make_counter):
         version = ensure_version(session, app.extensions["questionnaires"]["sipas-service"])
 
         def add(counter, scores, when, status="valid", details=None, weight=1.0):
-            session.add(Response(
-                questionnaire_id=version.id, counter_id=counter.id, agency_id=counter.agency_id,
-                submitted_at=when, local_day=vietnam_day(when), scores=scores, status=status,
-                details=details or {}, weight=weight))
+            session.add(
+                Response(
+                    questionnaire_id=version.id,
+                    counter_id=counter.id,
+                    agency_id=counter.agency_id,
+                    submitted_at=when,
+                    local_day=vietnam_day(when),
+                    scores=scores,
+                    status=status,
+                    details=details or {},
+                    weight=weight,
+                )
+            )
 
         march = datetime(2026, 3, 10, 3, 0)
         # Agency A: 40 responses, A1 satisfied in 30 of them (75%); all else 4.
         for i in range(40):
             a1 = "5" if i < 30 else "2"
-            add(counters[i % 2], a1 + "4" * 15 + "0", march,
-                details={"gender": "female" if i < 20 else "male"})
+            add(
+                counters[i % 2],
+                a1 + "4" * 15 + "0",
+                march,
+                details={"gender": "female" if i < 20 else "male"},
+            )
         # Agency B: 35 responses, A1 satisfied in 7 (20%), one element E missing entirely.
         for i in range(35):
             add(counters[2], ("4" if i < 7 else "1") + "3" * 12 + "000" + "0", march)
@@ -62,11 +75,36 @@ def rows_by(report, **match):
 def test_json_report_has_every_field_and_row(stored, runner):
     report = json.loads(run(runner, "--format", "json", "--to", "2026-03-31"))
     assert {k: report[k] for k in ("questionnaire", "version", "design", "confidence")} == {
-        "questionnaire": "sipas-service", "version": 1, "design": "srs", "confidence": 0.95}
-    expected = {"period", "agency", "agency_name", "level", "key", "estimate", "se", "ci_low",
-                "ci_high", "mean_score", "n", "psus", "df", "deff", "status", "reason",
-                "rank_low", "rank_high", "change", "change_ci_low", "change_ci_high",
-                "change_significant", "method"}
+        "questionnaire": "sipas-service",
+        "version": 1,
+        "design": "srs",
+        "confidence": 0.95,
+    }
+    expected = {
+        "period",
+        "agency",
+        "agency_name",
+        "level",
+        "key",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "mean_score",
+        "n",
+        "psus",
+        "df",
+        "deff",
+        "status",
+        "reason",
+        "rank_low",
+        "rank_high",
+        "change",
+        "change_ci_low",
+        "change_ci_high",
+        "change_significant",
+        "method",
+    }
     assert all(set(r) == expected for r in report["rows"])
     assert {r["agency"] for r in report["rows"]} == {"AG-A", "AG-B", "*"}
     # 1 service + 5 elements + 17 criteria for each of 2 agencies and "*".
@@ -77,7 +115,9 @@ def test_json_report_has_every_field_and_row(stored, runner):
     assert a1["mean_score"] == pytest.approx((30 * 5 + 10 * 2) / 40)
     assert a1["ci_low"] < 75 < a1["ci_high"]
     b = rows_by(report, agency="AG-B", key="A1")[0]
-    assert b["estimate"] == pytest.approx(20.0) and b["agency_name"] == "Ủy ban nhân dân xã Đông Thạnh"
+    assert (
+        b["estimate"] == pytest.approx(20.0) and b["agency_name"] == "Ủy ban nhân dân xã Đông Thạnh"
+    )
     # Element E was answered by nobody in AG-B: no estimate, suppressed with a reason.
     e = rows_by(report, agency="AG-B", key="E")[0]
     assert e["estimate"] is None and e["status"] == "suppressed" and e["reason"]
@@ -94,7 +134,9 @@ def test_periods_follow_vietnam_time_and_flagged_are_optional(stored, runner):
     assert march["n"] == 35
     flagged = json.loads(run(runner, "--format", "json", "--to", "2026-03-31", "--include-flagged"))
     assert rows_by(flagged, agency="AG-B", key="A1")[0]["n"] == 36
-    only_march = json.loads(run(runner, "--format", "json", "--from", "2026-03-01", "--to", "2026-03-31"))
+    only_march = json.loads(
+        run(runner, "--format", "json", "--from", "2026-03-01", "--to", "2026-03-31")
+    )
     assert rows_by(only_march, agency="AG-B", key="A1")[0]["n"] == 35
 
 
@@ -112,7 +154,9 @@ def test_change_since_previous_period_and_ranks(stored, runner):
 
 
 def test_cluster_design_counts_counters_as_psus(stored, runner):
-    report = json.loads(run(runner, "--format", "json", "--to", "2026-03-31", "--design", "cluster"))
+    report = json.loads(
+        run(runner, "--format", "json", "--to", "2026-03-31", "--design", "cluster")
+    )
     a1 = rows_by(report, agency="AG-A", key="A1")[0]
     assert report["design"] == "cluster"
     assert (a1["psus"], a1["df"]) == (2, 1)
@@ -125,7 +169,9 @@ def test_csv_has_the_json_columns_and_xlsx_opens(stored, runner, tmp_path):
     assert list(table[0])[:5] == ["period", "agency", "agency_name", "level", "key"]
     assert len(table) == 3 * (1 + 5 + ITEMS)
     path = tmp_path / "indices.xlsx"
-    result = runner.invoke(args=["indices", "--format", "xlsx", "-o", str(path), "--to", "2026-03-31"])
+    result = runner.invoke(
+        args=["indices", "--format", "xlsx", "-o", str(path), "--to", "2026-03-31"]
+    )
     assert result.exit_code == 0, result.output
     sheet = load_workbook(path)["indices"]
     assert [c.value for c in sheet[1]][:3] == ["period", "agency", "agency_name"]
@@ -136,9 +182,11 @@ def test_poststratification_reweights_to_population(stored, runner, tmp_path):
     # AG-A has 20 women and 20 men; women are all satisfied on A1, men half. Population 3:1.
     population = tmp_path / "pop.csv"
     population.write_text(
-        "agency,gender,population\nAG-A,female,3000\nAG-A,male,1000\nAG-B,,500\n", encoding="utf-8")
-    report = json.loads(run(runner, "--format", "json", "--to", "2026-03-31",
-                            "--poststrata", str(population)))
+        "agency,gender,population\nAG-A,female,3000\nAG-A,male,1000\nAG-B,,500\n", encoding="utf-8"
+    )
+    report = json.loads(
+        run(runner, "--format", "json", "--to", "2026-03-31", "--poststrata", str(population))
+    )
     a1 = rows_by(report, agency="AG-A", key="A1")[0]
     assert a1["estimate"] == pytest.approx((3000 * 1.0 + 1000 * 0.5) / 4000 * 100)
     bad = tmp_path / "bad.csv"
@@ -150,7 +198,9 @@ def test_poststratification_reweights_to_population(stored, runner, tmp_path):
 def test_bad_options_are_refused(stored, runner):
     assert runner.invoke(args=["indices", "--from", "31/03/2026"]).exit_code == 2
     assert runner.invoke(args=["indices", "--questionnaire", "nope"]).exit_code == 2
-    assert runner.invoke(args=["indices", "--from", "2026-04-01", "--to", "2026-03-01"]).exit_code == 2
+    assert (
+        runner.invoke(args=["indices", "--from", "2026-04-01", "--to", "2026-03-01"]).exit_code == 2
+    )
     assert runner.invoke(args=["indices", "--format", "xlsx"]).exit_code == 2
 
 
@@ -166,7 +216,9 @@ def test_imported_psu_is_the_cluster_unit(app, runner, make_agency, make_counter
     lines = [f"counter,submitted_at,{items},psu"]
     for i in range(60):
         value = "5" if i % 3 else "2"
-        lines.append(f"{counter.code},2026-02-0{1 + i % 5}," + ",".join([value] * 16) + f",xã-{i % 4}")
+        lines.append(
+            f"{counter.code},2026-02-0{1 + i % 5}," + ",".join([value] * 16) + f",xã-{i % 4}"
+        )
     path = tmp_path / "paper.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert runner.invoke(args=["responses", "import", str(path)]).exit_code == 0
@@ -194,10 +246,21 @@ def test_older_versions_are_read_with_their_own_layout(app, runner, make_counter
         old_version = ensure_version(session, replace(old, slug="sipas-service"))
         new_version = ensure_version(session, current)
         when = datetime(2026, 5, 5, 3)
-        for version, scores in ((old_version, "25" + "4" * 14), (new_version, "52" + "4" * 14 + "3")):
-            session.add(Response(questionnaire_id=version.id, counter_id=counter.id,
-                                 agency_id=counter.agency_id, submitted_at=when,
-                                 local_day=vietnam_day(when), scores=scores, details={}))
+        for version, scores in (
+            (old_version, "25" + "4" * 14),
+            (new_version, "52" + "4" * 14 + "3"),
+        ):
+            session.add(
+                Response(
+                    questionnaire_id=version.id,
+                    counter_id=counter.id,
+                    agency_id=counter.agency_id,
+                    submitted_at=when,
+                    local_day=vietnam_day(when),
+                    scores=scores,
+                    details={},
+                )
+            )
         session.commit()
     report = json.loads(run(runner, "--format", "json"))
     agency = rows_by(report, key="A1")[0]["agency"]

@@ -15,8 +15,9 @@ from survey.versions import ensure_version
 
 def test_agency_tree_and_names(app, make_agency):
     province = make_agency(code="KG", name_vi="Tỉnh Kiên Giang", level="province")
-    district = make_agency(code="KG-RG", name_vi="UBND thành phố Rạch Giá", level="district",
-                           parent=province)
+    district = make_agency(
+        code="KG-RG", name_vi="UBND thành phố Rạch Giá", level="district", parent=province
+    )
     make_agency(code="KG-RG-VT", name_vi="UBND phường Vĩnh Thanh", level="commune", parent=district)
     with app.app_context():
         root = db.session().scalar(select(Agency).where(Agency.code == "KG"))
@@ -32,13 +33,18 @@ def test_edited_questionnaire_becomes_a_new_version_and_the_old_one_stays(app):
         definition = app.extensions["questionnaires"]["counter-quick"]
         first = ensure_version(session, definition)
         assert ensure_version(session, definition).id == first.id
-        edited = replace(definition, content_hash="0" * 64,
-                         data={**definition.data, "title": {"vi": "Mới", "en": "New"}})
+        edited = replace(
+            definition,
+            content_hash="0" * 64,
+            data={**definition.data, "title": {"vi": "Mới", "en": "New"}},
+        )
         second = ensure_version(session, edited)
         assert (first.version, second.version) == (1, 2)
         rows = session.scalars(select(Questionnaire).order_by(Questionnaire.version)).all()
         assert [r.definition["title"]["vi"] for r in rows] == [
-            "Đánh giá nhanh việc giải quyết hồ sơ", "Mới"]
+            "Đánh giá nhanh việc giải quyết hồ sơ",
+            "Mới",
+        ]
 
 
 def test_stored_time_is_utc_and_grouping_day_is_vietnam_time(app, make_counter):
@@ -48,7 +54,10 @@ def test_stored_time_is_utc_and_grouping_day_is_vietnam_time(app, make_counter):
         definition = app.extensions["questionnaires"]["sipas-service"]
         # 20:30 UTC on 31 March is 03:30 on 1 April in Vietnam.
         response_id, created = store_submission(
-            session, counter, definition, Submission({"A1": 5}, {}, None, "vi", nonce="n1"),
+            session,
+            counter,
+            definition,
+            Submission({"A1": 5}, {}, None, "vi", nonce="n1"),
             submitted_at=datetime(2026, 3, 31, 20, 30),
         )
         assert created
@@ -76,9 +85,15 @@ def test_database_refuses_duplicate_nonce_and_bad_weight(app, make_counter):
         version = ensure_version(session, app.extensions["questionnaires"]["counter-quick"])
 
         def row(**extra):
-            return Response(questionnaire_id=version.id, counter_id=counter.id,
-                            agency_id=counter.agency_id, local_day=20260101, scores="22",
-                            details={}, **extra)
+            return Response(
+                questionnaire_id=version.id,
+                counter_id=counter.id,
+                agency_id=counter.agency_id,
+                local_day=20260101,
+                scores="22",
+                details={},
+                **extra,
+            )
 
         session.add_all([row(nonce="x"), row(nonce="x")])
         with pytest.raises(IntegrityError):

@@ -1,4 +1,4 @@
-"""Questionnaire files: the shipped ones, and bad files that must stop start-up with a clear error."""
+"""Questionnaire files: the shipped ones, and bad files that stop start-up with a clear error."""
 
 from pathlib import Path
 
@@ -9,21 +9,45 @@ from survey import create_app
 from survey.questionnaires import QuestionnaireError, load_directory, load_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
-SIPAS_KEYS = ["A1", "A2", "A3", "B1", "B2", "B3", "B4", "C1", "C2", "C3",
-              "D1", "D2", "D3", "E1", "E2", "E3"]
+SIPAS_KEYS = [
+    "A1",
+    "A2",
+    "A3",
+    "B1",
+    "B2",
+    "B3",
+    "B4",
+    "C1",
+    "C2",
+    "C3",
+    "D1",
+    "D2",
+    "D3",
+    "E1",
+    "E2",
+    "E3",
+]
 
 
 def test_sipas_service_has_sixteen_criteria_in_five_elements():
     definition = load_file(SHIPPED / "sipas-service.yaml")
     assert definition.elements == {
-        "A": ("A1", "A2", "A3"), "B": ("B1", "B2", "B3", "B4"), "C": ("C1", "C2", "C3"),
-        "D": ("D1", "D2", "D3"), "E": ("E1", "E2", "E3"),
+        "A": ("A1", "A2", "A3"),
+        "B": ("B1", "B2", "B3", "B4"),
+        "C": ("C1", "C2", "C3"),
+        "D": ("D1", "D2", "D3"),
+        "E": ("E1", "E2", "E3"),
     }
     assert list(definition.scale_items) == [*SIPAS_KEYS, "OVERALL"]
     assert set(definition.satisfied_min.values()) == {4}
     scale = definition.data["scales"]["five"]
     assert [o["vi"] for o in scale["options"]] == [
-        "Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"]
+        "Rất không hài lòng",
+        "Không hài lòng",
+        "Bình thường",
+        "Hài lòng",
+        "Rất hài lòng",
+    ]
     assert scale["not_applicable"]["vi"] == "Không áp dụng / không trả lời"
     assert definition.questions["comment"]["max_length"] == 1000
     for key in ("gender", "age_band", "occupation", "OVERALL", "comment"):
@@ -68,16 +92,31 @@ def _write_bad(tmp_path, mutate) -> Path:
     [
         (lambda d: d.pop("title"), "(the whole file)", "'title' is a required property"),
         (lambda d: d["title"].pop("en"), "title", "'en' is a required property"),
-        (lambda d: d["sections"][0]["questions"][1].update(key="Q1"),
-         "sections[0].questions[1].key", "item key 'Q1' used twice"),
-        (lambda d: d["sections"][0]["questions"][0].update(scale="five"),
-         "sections[0].questions[0].scale", "'five' is not a scale of this file (three)"),
-        (lambda d: d["sections"][0]["questions"][0].update(type="slider"),
-         "sections[0].questions[0].type", "'slider' is not one of"),
-        (lambda d: d["scales"]["three"]["options"][0].update(value=12),
-         "scales.three.options[0].value", "12 is greater than the maximum of 9"),
-        (lambda d: d["sections"][1]["questions"][0].update(max_length=0),
-         "sections[1].questions[0].max_length", "must be a whole number from 1 to 5000"),
+        (
+            lambda d: d["sections"][0]["questions"][1].update(key="Q1"),
+            "sections[0].questions[1].key",
+            "item key 'Q1' used twice",
+        ),
+        (
+            lambda d: d["sections"][0]["questions"][0].update(scale="five"),
+            "sections[0].questions[0].scale",
+            "'five' is not a scale of this file (three)",
+        ),
+        (
+            lambda d: d["sections"][0]["questions"][0].update(type="slider"),
+            "sections[0].questions[0].type",
+            "'slider' is not one of",
+        ),
+        (
+            lambda d: d["scales"]["three"]["options"][0].update(value=12),
+            "scales.three.options[0].value",
+            "12 is greater than the maximum of 9",
+        ),
+        (
+            lambda d: d["sections"][1]["questions"][0].update(max_length=0),
+            "sections[1].questions[0].max_length",
+            "must be a whole number from 1 to 5000",
+        ),
         (lambda d: d.update(slug="other-name"), "slug", "differs from the file name"),
     ],
 )
@@ -100,7 +139,9 @@ def test_broken_yaml_names_the_line(tmp_path):
 
 def test_bad_file_stops_start_up(tmp_path, app_config):
     _write_bad(tmp_path, lambda d: d["sections"][0]["questions"][0].pop("text"))
-    with pytest.raises(QuestionnaireError, match=r"counter-quick.yaml: sections\[0\]\.questions\[0\]"):
+    with pytest.raises(
+        QuestionnaireError, match=r"counter-quick.yaml: sections\[0\]\.questions\[0\]"
+    ):
         create_app(app_config | {"QUESTIONNAIRE_DIR": str(tmp_path)})
 
 

@@ -22,17 +22,27 @@ def world(app, make_agency, make_counter):
     with app.app_context():
         session = db.session()
         version = ensure_version(session, app.extensions["questionnaires"]["sipas-service"])
-        for counter_id, good in ((built.counter_own, 30), (built.counter_child, 20),
-                                 (built.counter_other, 10)):
+        for counter_id, good in (
+            (built.counter_own, 30),
+            (built.counter_child, 20),
+            (built.counter_other, 10),
+        ):
             agency_id = session.get(Counter, counter_id).agency_id
             for month in (2, 5):
                 for i in range(40):
                     when = datetime(2026, month, 10, 3)
-                    session.add(Response(
-                        questionnaire_id=version.id, counter_id=counter_id, agency_id=agency_id,
-                        submitted_at=when, local_day=vietnam_day(when),
-                        scores=("5" if i < good else "2") * 16 + "0", details={},
-                        channel=Channel.RECEIPT if i % 4 == 0 else Channel.QR))
+                    session.add(
+                        Response(
+                            questionnaire_id=version.id,
+                            counter_id=counter_id,
+                            agency_id=agency_id,
+                            submitted_at=when,
+                            local_day=vietnam_day(when),
+                            scores=("5" if i < good else "2") * 16 + "0",
+                            details={},
+                            channel=Channel.RECEIPT if i % 4 == 0 else Channel.QR,
+                        )
+                    )
         session.commit()
     return built
 
@@ -92,17 +102,29 @@ def test_downloads_match_the_index_command(client, runner, world):
     assert reply.status_code == 200
     assert "attachment" in reply.headers["Content-Disposition"]
     report = json.loads(reply.get_data(as_text=True))
-    command = json.loads(runner.invoke(args=["indices", "--format", "json", "--period", "quarter"]).output)
+    command = json.loads(
+        runner.invoke(args=["indices", "--format", "json", "--period", "quarter"]).output
+    )
     assert [r["estimate"] for r in report["rows"]] == [r["estimate"] for r in command["rows"]]
-    table = list(csv.DictReader(io.StringIO(client.get("/results/download.csv").get_data(as_text=True))))
+    table = list(
+        csv.DictReader(io.StringIO(client.get("/results/download.csv").get_data(as_text=True)))
+    )
     assert len(table) == len(report["rows"])
     book = load_workbook(io.BytesIO(client.get("/results/download.xlsx").get_data()))
     assert book["indices"].max_row == len(report["rows"]) + 1
 
 
-@pytest.mark.parametrize("query", ["period=week", "design=magic", "from=31/12/2026",
-                                   "from=2026-05-01&to=2026-01-01", "confidence=2",
-                                   "questionnaire=nope"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "period=week",
+        "design=magic",
+        "from=31/12/2026",
+        "from=2026-05-01&to=2026-01-01",
+        "confidence=2",
+        "questionnaire=nope",
+    ],
+)
 def test_bad_filters_say_what_is_wrong(client, world, query):
     login(client, "evaluator@example.vn")
     status, html = page(client, f"/results/?{query}")
@@ -113,3 +135,46 @@ def test_bad_filters_say_what_is_wrong(client, world, query):
 def test_unknown_download_format_is_404(client, world):
     login(client, "evaluator@example.vn")
     assert client.get("/results/download.pdf").status_code == 404
+
+
+def test_indices_api_needs_a_token_and_returns_the_report(app_config, make_agency, make_counter):
+    from survey import create_app
+
+    token = "evaluator-api-token-0123456789"
+    api_app = create_app(app_config | {"API_TOKENS": token})
+    client = api_app.test_client()
+    assert client.get("/api/v1/indices").status_code == 401
+    assert (
+        client.get("/api/v1/indices", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    empty = client.get("/api/v1/indices?period=quarter", headers=auth)
+    assert empty.status_code == 200 and empty.get_json()["rows"] == []
+    bad = client.get("/api/v1/indices?design=magic", headers=auth)
+    assert bad.status_code == 400 and bad.get_json() == {
+        "error": "bad-filter",
+        "message": "Unknown design: magic",
+    }
+    api_app.extensions["db_engine"].dispose()
+
+
+def test_indices_api_rows_match_the_command(client, runner, world, app_config):
+    from survey import create_app
+
+    token = "evaluator-api-token-0123456789"
+    api_app = create_app(app_config | {"API_TOKENS": token})
+    reply = api_app.test_client().get(
+        "/api/v1/indices?period=quarter&design=cluster",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    report = reply.get_json()
+    command = json.loads(
+        runner.invoke(
+            args=["indices", "--format", "json", "--period", "quarter", "--design", "cluster"]
+        ).output
+    )
+    assert report["design"] == "cluster"
+    assert [(r["agency"], r["key"], r["estimate"], r["ci_low"]) for r in report["rows"]] == [
+        (r["agency"], r["key"], r["estimate"], r["ci_low"]) for r in command["rows"]
+    ]
+    api_app.extensions["db_engine"].dispose()

@@ -25,8 +25,7 @@ VI = {
     "Satisfaction indices": "Chỉ số hài lòng",
     "No responses match these filters.": "Không có phiếu nào phù hợp với bộ lọc này.",
     "Service index, %(period)s": "Chỉ số hài lòng chung, %(period)s",
-    "Dots: index; bars: confidence interval; grey: not fit to publish or to be read with caution.":
-        "Chấm: chỉ số; vạch: khoảng tin cậy; màu xám: chưa đủ tin cậy để công bố hoặc cần thận trọng khi đọc.",
+    "Dots: index; bars: confidence interval; grey: not fit to publish or to be read with caution.": "Chấm: chỉ số; vạch: khoảng tin cậy; màu xám: chưa đủ tin cậy để công bố hoặc cần thận trọng khi đọc.",
     "Design: %(d)s; questionnaire version %(v)s": "Thiết kế mẫu: %(d)s; phiên bản phiếu %(v)s",
     "Agency": "Cơ quan",
     "Index": "Chỉ số",
@@ -40,8 +39,7 @@ VI = {
     "ok": "đạt",
     "caution": "thận trọng",
     "suppressed": "không công bố",
-    "Rank: simultaneous 95%% rank interval among all agencies (Mogstad, Romano, Shaikh and Wilhelm). Change: since the previous period; * marks a change significant at 5%%.":
-        "Thứ hạng: khoảng thứ hạng đồng thời 95%% trong tất cả các cơ quan (Mogstad, Romano, Shaikh và Wilhelm). Thay đổi: so với kỳ trước; dấu * đánh dấu thay đổi có ý nghĩa thống kê ở mức 5%%.",
+    "Rank: simultaneous 95%% rank interval among all agencies (Mogstad, Romano, Shaikh and Wilhelm). Change: since the previous period; * marks a change significant at 5%%.": "Thứ hạng: khoảng thứ hạng đồng thời 95%% trong tất cả các cơ quan (Mogstad, Romano, Shaikh và Wilhelm). Thay đổi: so với kỳ trước; dấu * đánh dấu thay đổi có ý nghĩa thống kê ở mức 5%%.",
     "Download": "Tải xuống",
     "All agencies": "Tất cả cơ quan",
     "Service index over time": "Chỉ số hài lòng chung theo thời gian",
@@ -51,10 +49,8 @@ VI = {
     "Answers": "Số câu trả lời",
     "Design effect": "Hệ số thiết kế",
     "Service index": "Chỉ số hài lòng chung",
-    "Intervals are %(level)s%% confidence intervals. They measure sampling error only: citizens choose themselves whether to answer, and staff may influence who answers. The share of verified responses (tied to a dossier receipt) is shown beside each agency.":
-        "Khoảng tin cậy ở mức %(level)s%%. Khoảng tin cậy chỉ phản ánh sai số chọn mẫu: người dân tự quyết định có trả lời hay không, và cán bộ có thể ảnh hưởng đến việc ai trả lời. Tỷ lệ phiếu đã xác thực (gắn với giấy tiếp nhận hồ sơ) được nêu bên cạnh mỗi cơ quan.",
+    "Intervals are %(level)s%% confidence intervals. They measure sampling error only: citizens choose themselves whether to answer, and staff may influence who answers. The share of verified responses (tied to a dossier receipt) is shown beside each agency.": "Khoảng tin cậy ở mức %(level)s%%. Khoảng tin cậy chỉ phản ánh sai số chọn mẫu: người dân tự quyết định có trả lời hay không, và cán bộ có thể ảnh hưởng đến việc ai trả lời. Tỷ lệ phiếu đã xác thực (gắn với giấy tiếp nhận hồ sơ) được nêu bên cạnh mỗi cơ quan.",
     "Something went wrong": "Đã xảy ra lỗi",
     "Something went wrong on our side": "Hệ thống đã gặp lỗi",
-    "Nothing you sent was lost. Please try again in a moment; if it keeps happening, tell the staff at the counter.":
-        "Thông tin ông/bà đã gửi không bị mất. Vui lòng thử lại sau giây lát; nếu lỗi vẫn xảy ra, xin báo cho cán bộ tại quầy.",
+    "Nothing you sent was lost. Please try again in a moment; if it keeps happening, tell the staff at the counter.": "Thông tin ông/bà đã gửi không bị mất. Vui lòng thử lại sau giây lát; nếu lỗi vẫn xảy ra, xin báo cho cán bộ tại quầy.",
 }
