@@ -210,7 +210,8 @@ def test_cli_generates_a_password_and_shows_it_once(app, runner):
 @pytest.mark.parametrize(
     "args, input_, message",
     [
-        (["x@example.vn", "--role", "manager"], "\n", "A manager needs an agency."),
+        # Command-line messages are Vietnamese, the platform's default language.
+        (["x@example.vn", "--role", "manager"], "\n", "Người quản lý phải thuộc một cơ quan."),
         (["x@example.vn", "--role", "admin", "--agency", "NOPE"], "\n", "no agency has code NOPE"),
         (["x@example.vn", "--role", "boss"], "\n", "Invalid value for '--role'"),
         (["x@example.vn", "--role", "admin"], "short\n", "at least 10 characters"),
@@ -229,4 +230,4 @@ def test_cli_refuses_a_second_account_with_the_same_email(app, runner):
     result = runner.invoke(
         args=["users", "create", "A@example.vn", "--role", "admin", "--generate-password"]
     )
-    assert result.exit_code == 1 and "already exists" in result.output
+    assert result.exit_code == 1 and "Đã có tài khoản với địa chỉ thư điện tử" in result.output
