@@ -55,32 +55,35 @@ def form(token: str):
 @limiter.limit(lambda: current_app.config["SUBMIT_RATE_LIMIT"])
 def submit(token: str):
     """Store the answers once and send the citizen to the thank-you page."""
-    session = db.session()
-    # The hot path: a lean lookup; the full counter is loaded only to re-render the form.
-    ref = counter_ref(session, token)
-    if ref is None or not ref.active:
-        _active_counter(token)  # raises the right 404 / 410 page
-    definition = current_app.extensions["questionnaires"][ref.questionnaire_slug]
-    locale = str(get_locale())
-    form = form_class(definition, locale)()
-    if not form.validate_on_submit():
-        return _render(
-            _active_counter(token),
-            form,
-            422,
-            _("Some answers need your attention. Please see below."),
-        )
-    nonce = read_nonce(form.nonce.data, ref.id)
-    if nonce is None:
-        # Expired or made-up: keep the answers, give a fresh nonce and ask to send again.
-        form.nonce.data = issue_nonce(ref.id)
-        return _render(
-            _active_counter(token), form, 422, _("This form had expired. Please press Send again.")
-        )
-    scores, details, comment = collect_answers(form, definition)
-    store_submission(
-        session, ref, definition, Submission(scores, details, comment, locale=locale, nonce=nonce)
-    )
+    # The hot path: a lean lookup and one insert on an autocommit connection; the full counter
+    # is loaded (through the session) only to re-render the form.
+    with db.autocommit_connection() as connection:
+        ref = counter_ref(connection, token)
+        if ref is None or not ref.active:
+            _active_counter(token)  # raises the right 404 / 410 page
+        definition = current_app.extensions["questionnaires"][ref.questionnaire_slug]
+        locale = str(get_locale())
+        form = form_class(definition, locale)()
+        if not form.validate_on_submit():
+            return _render(
+                _active_counter(token),
+                form,
+                422,
+                _("Some answers need your attention. Please see below."),
+            )
+        nonce = read_nonce(form.nonce.data, ref.id)
+        if nonce is None:
+            # Expired or made-up: keep the answers, give a fresh nonce and ask to send again.
+            form.nonce.data = issue_nonce(ref.id)
+            return _render(
+                _active_counter(token),
+                form,
+                422,
+                _("This form had expired. Please press Send again."),
+            )
+        scores, details, comment = collect_answers(form, definition)
+        submission = Submission(scores, details, comment, locale=locale, nonce=nonce)
+        store_submission(db.session(), ref, definition, submission, connection=connection)
     return redirect(url_for("citizen.thanks", token=token), code=303)
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, joinedload
 
 from survey.models import Counter, ReplacedToken
@@ -27,11 +28,12 @@ _COUNTER_BY_TOKEN = select(
 ).where(Counter.__table__.c.token == bindparam("token"))
 
 
-def counter_ref(session: Session, token: str) -> CounterRef | None:
+def counter_ref(db: Session | Connection, token: str) -> CounterRef | None:
     """Return the counter of `token` as a CounterRef (one indexed lookup, no ORM objects)."""
     if not token or len(token) > 64:
         return None
-    row = session.connection().execute(_COUNTER_BY_TOKEN, {"token": token}).first()
+    connection = db.connection() if isinstance(db, Session) else db
+    row = connection.execute(_COUNTER_BY_TOKEN, {"token": token}).first()
     return CounterRef(*row) if row else None
 
 

@@ -57,6 +57,10 @@ def build_form_class(definition: Definition, locale: str) -> type[FlaskForm]:
     class SurveyForm(FlaskForm):
         nonce = HiddenField()
 
+        class Meta:
+            # CSRFProtect already checks every POST; a second, per-form check only costs time.
+            csrf = False
+
     for question in definition.questions.values():
         label = definition.text(question["text"], locale)
         required = question.get("required", True)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,12 +36,14 @@ def store_submission(
     definition: Definition,
     submission: Submission,
     submitted_at: datetime | None = None,
+    connection: Connection | None = None,
 ) -> tuple[int, bool]:
     """Store `submission` for `counter`; return (response id, created).
 
     A form whose nonce (or dossier) was already stored is not stored again: the id of the
     response stored the first time is returned with created False, so a double tap or a
-    resubmission after a network error shows the same thank-you page.
+    resubmission after a network error shows the same thank-you page. With `connection` (in
+    autocommit mode) the insert runs on it; otherwise on the session, which is committed.
     """
     moment = submitted_at or utcnow()
     values = dict(
@@ -62,24 +65,32 @@ def store_submission(
     # Insert first and let the unique nonce / dossier constraints refuse a second copy: the
     # common case costs one statement, and two racing requests cannot both be stored.
     try:
-        new_id = session.connection().execute(_INSERT_RESPONSE, values).scalar_one()
-        session.commit()
+        if connection is not None:
+            new_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
+        else:
+            new_id = session.connection().execute(_INSERT_RESPONSE, values).scalar_one()
+            session.commit()
     except IntegrityError:
-        session.rollback()
-        existing = _already_stored(session, submission)
+        if connection is None:
+            session.rollback()
+        existing = _already_stored(connection or session.connection(), submission)
         if existing is None:
             raise
-        return existing.id, False
+        return existing, False
     return new_id, True
 
 
-def _already_stored(session: Session, submission: Submission) -> Response | None:
+def _already_stored(connection: Connection, submission: Submission) -> int | None:
+    """Return the id of the response already stored with this nonce or dossier, if any."""
+    table = Response.__table__
     if submission.nonce:
-        found = session.scalar(select(Response).where(Response.nonce == submission.nonce))
+        found = connection.execute(
+            select(table.c.id).where(table.c.nonce == submission.nonce)
+        ).scalar()
         if found is not None:
             return found
     if submission.dossier_hash:
-        return session.scalar(
-            select(Response).where(Response.dossier_hash == submission.dossier_hash)
-        )
+        return connection.execute(
+            select(table.c.id).where(table.c.dossier_hash == submission.dossier_hash)
+        ).scalar()
     return None
