@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from analysis.data import SIPAS_ELEMENTS  # noqa: E402
 from bench.floor_app import metadata as floor_metadata  # noqa: E402
 from survey.db import make_engine  # noqa: E402
 from survey.migrate import upgrade  # noqa: E402
@@ -35,24 +36,7 @@ from survey.models import Agency, Counter  # noqa: E402
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH = "postgresql://postgres@127.0.0.1:5432/survey_bench"
 REDIS = "redis://127.0.0.1:6379/15"
-ITEMS = [
-    "A1",
-    "A2",
-    "A3",
-    "B1",
-    "B2",
-    "B3",
-    "B4",
-    "C1",
-    "C2",
-    "C3",
-    "D1",
-    "D2",
-    "D3",
-    "E1",
-    "E2",
-    "E3",
-]
+ITEMS = [key for keys in SIPAS_ELEMENTS.values() for key in keys]
 
 
 def free_port() -> int:

@@ -4,29 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import SIPAS_ITEMS
 
 from survey import create_app
 from survey.questionnaires import QuestionnaireError, load_directory, load_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
-SIPAS_KEYS = [
-    "A1",
-    "A2",
-    "A3",
-    "B1",
-    "B2",
-    "B3",
-    "B4",
-    "C1",
-    "C2",
-    "C3",
-    "D1",
-    "D2",
-    "D3",
-    "E1",
-    "E2",
-    "E3",
-]
 
 
 def test_sipas_service_has_sixteen_criteria_in_five_elements():
@@ -38,7 +21,7 @@ def test_sipas_service_has_sixteen_criteria_in_five_elements():
         "D": ("D1", "D2", "D3"),
         "E": ("E1", "E2", "E3"),
     }
-    assert list(definition.scale_items) == [*SIPAS_KEYS, "OVERALL"]
+    assert list(definition.scale_items) == [*SIPAS_ITEMS, "OVERALL"]
     assert set(definition.satisfied_min.values()) == {4}
     scale = definition.data["scales"]["five"]
     assert [o["vi"] for o in scale["options"]] == [
