@@ -100,7 +100,7 @@ def redis_reachable() -> bool:
 class Server:
     """gunicorn with 2 sync workers serving `target` on a free loopback port."""
 
-    def __init__(self, target: str, database_url: str, instance: Path, limiter_storage: str):
+    def __init__(self, target: str, database_url: str, limiter_storage: str):
         self.port = free_port()
         env = os.environ | {
             "DATABASE_URL": database_url,
@@ -190,18 +190,16 @@ def timed(port: int, path: str, batches: list, ok: int) -> tuple[float, int]:
     return sum(results) / elapsed, sum(results)
 
 
-def bench(
-    name: str, url: str, limiter: str, requests: int, clients: int, workdir: Path
-) -> tuple[float, float]:
+def bench(name: str, url: str, limiter: str, requests: int, clients: int) -> tuple[float, float]:
     prepare_database(url)
     per_client = requests // clients
-    app = Server("app:app", url, workdir, limiter)
+    app = Server("app:app", url, limiter)
     try:
         batches = [fetch_forms(app.port, per_client) for _ in range(clients)]
         submit_rate, stored = timed(app.port, "/s/benchtoken", batches, 303)
     finally:
         app.stop()
-    floor = Server("bench.floor_app:app", url, workdir, limiter)
+    floor = Server("bench.floor_app:app", url, limiter)
     try:
         floor_batches = [[("", "")] * per_client for _ in range(clients)]
         floor_rate, _ = timed(floor.port, "/floor", floor_batches, 204)
@@ -236,7 +234,7 @@ def main() -> None:
         if ensure_pg_database():
             runs.append((f"PostgreSQL (limits: {store})", PG_BENCH))
         for name, url in runs:
-            bench(name, url, limiter, args.requests, args.clients, workdir)
+            bench(name, url, limiter, args.requests, args.clients)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The index report: read the selected responses, compute every index, and shape the output."""
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -134,14 +135,7 @@ def apply_poststrata(data: IndexData, population: Population) -> Responses:
                 f"agency {data.agencies[a].code}, cell {cell} has responses but no population "
                 "total in the post-stratification file"
             )
-    responses = Responses(
-        scores=data.responses.scores,
-        agency=data.responses.agency,
-        psu=data.responses.psu,
-        weight=data.responses.weight,
-        period=data.responses.period,
-        poststratum=codes,
-    )
+    responses = dataclasses.replace(data.responses, poststratum=codes)
     return responses.with_weights(poststratify(responses, table))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from survey.index_data import PERIODS, Selection
 from survey.index_report import DESIGNS, ReportOptions
 from survey.models import Agency, Channel, Questionnaire, Response
+from survey.timeutil import day_number
 
 
 class FilterError(ValueError):
@@ -109,15 +110,11 @@ def verified_shares(session: Session, filters: Filters, agency_ids: set[int]) ->
         )
     )
     if filters.date_from:
-        query = query.where(Response.local_day >= _day(filters.date_from))
+        query = query.where(Response.local_day >= day_number(filters.date_from))
     if filters.date_to:
-        query = query.where(Response.local_day <= _day(filters.date_to))
+        query = query.where(Response.local_day <= day_number(filters.date_to))
     rows = session.execute(query.group_by(Response.agency_id)).all()
     return {agency: 100 * (verified or 0) / total for agency, total, verified in rows if total}
-
-
-def _day(value: date) -> int:
-    return value.year * 10000 + value.month * 100 + value.day
 
 
 def agency_codes(session: Session, ids: set[int]) -> dict[str, int]:
