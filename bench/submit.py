@@ -1,25 +1,28 @@
 """Successful submissions per second through gunicorn (2 workers), beside the floor of the stack.
 
 For SQLite (WAL) and PostgreSQL, with the rate-limit counters in Redis as in production: start
-the app under gunicorn, fetch forms (each with its CSRF
-token and one-time nonce) beforehand, then time a bounded number of form POSTs from a few
-loopback client threads; then the same against a bare endpoint that inserts one row into the
-same database through the same stack. Prints both rates and their ratio (target >= 0.5).
+the app and the floor (a bare endpoint inserting one row into the same database through the
+same stack) under gunicorn, fetch every form beforehand (each with its CSRF token and one-time
+nonce), warm both up, then time alternating rounds: a bounded number of form POSTs from a few
+loopback client threads, then as many floor POSTs. Prints each round's rates, the server CPU
+time per request and the ratio, then the median ratio (target >= 0.5). Alternating rounds on
+servers that stay up keep one slow second of a shared 2-core machine from deciding the figure.
 
-Run: .venv/bin/python bench/submit.py [--requests 1500] [--clients 8]
-"""
+Run: .venv/bin/python bench/submit.py [--requests 2000] [--rounds 5] [--clients 8]"""
 
 import argparse
 import http.client
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,66 +178,127 @@ def post_all(port: int, path: str, bodies: list[tuple[str, str]], ok: int, resul
     results.append(good)
 
 
-def timed(port: int, path: str, batches: list, ok: int) -> tuple[float, int]:
-    """POST every batch from its own thread; return (successes per second, successes)."""
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) used so far by process `pid` and its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [str(pid)]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            pending += Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:  # the process ended meanwhile
+            pass
+    return total
+
+
+@dataclass
+class Run:
+    """One timed batch of POSTs: how many succeeded, how long it took, the server's CPU time."""
+
+    successes: int
+    seconds: float
+    server_cpu: float
+
+    @property
+    def rate(self) -> float:
+        """Successful requests per second."""
+        return self.successes / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU milliseconds (both workers) per successful request."""
+        return 1000 * self.server_cpu / max(self.successes, 1)
+
+
+def timed(server: Server, path: str, batches: list, ok: int) -> Run:
+    """POST every batch from its own client thread at once; return the Run."""
     results: list[int] = []
     threads = [
-        threading.Thread(target=post_all, args=(port, path, b, ok, results)) for b in batches
+        threading.Thread(target=post_all, args=(server.port, path, b, ok, results)) for b in batches
     ]
+    cpu_before = cpu_seconds(server.process.pid)
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=300)
     elapsed = time.perf_counter() - start
-    return sum(results) / elapsed, sum(results)
+    return Run(sum(results), elapsed, cpu_seconds(server.process.pid) - cpu_before)
 
 
-def bench(name: str, url: str, limiter: str, requests: int, clients: int) -> tuple[float, float]:
+def split(items: list, parts: int) -> list[list]:
+    """Deal `items` into `parts` equal batches, one per client thread."""
+    return [items[i::parts] for i in range(parts)]
+
+
+def bench(name: str, url: str, limiter: str, args: argparse.Namespace) -> list[float]:
+    """Alternate timed rounds of submissions and floor inserts; print each and the median ratio."""
     prepare_database(url)
-    per_client = requests // clients
+    per_round = args.requests - args.requests % args.clients
     app = Server("app:app", url, limiter)
+    floor = Server("bench.floor_app:app", url, limiter)
+    ratios = []
     try:
-        batches = [fetch_forms(app.port, per_client) for _ in range(clients)]
-        submit_rate, stored = timed(app.port, "/s/benchtoken", batches, 303)
+        # Forms are fetched (each with its CSRF token and nonce) before any timing starts.
+        forms = fetch_forms(app.port, args.warmup + args.rounds * per_round)
+        floor_bodies = [("", "")] * per_round
+        # Warm both servers (first requests compile statements, open pools) before timing.
+        timed(app, "/s/benchtoken", split(forms[: args.warmup], args.clients), 303)
+        timed(floor, "/floor", split(floor_bodies[: args.warmup], args.clients), 204)
+        forms = forms[args.warmup :]
+        for number in range(args.rounds):
+            batch = forms[number * per_round : (number + 1) * per_round]
+            submitted = timed(app, "/s/benchtoken", split(batch, args.clients), 303)
+            inserted = timed(floor, "/floor", split(floor_bodies, args.clients), 204)
+            assert submitted.successes == inserted.successes == per_round, (submitted, inserted)
+            ratios.append(submitted.rate / inserted.rate)
+            print(
+                f"  round {number + 1}: submissions {submitted.rate:5.0f}/s "
+                f"({submitted.cpu_ms:.2f} ms server CPU each)   floor {inserted.rate:5.0f}/s "
+                f"({inserted.cpu_ms:.2f} ms)   ratio {ratios[-1]:.2f}"
+            )
     finally:
         app.stop()
-    floor = Server("bench.floor_app:app", url, limiter)
-    try:
-        floor_batches = [[("", "")] * per_client for _ in range(clients)]
-        floor_rate, _ = timed(floor.port, "/floor", floor_batches, 204)
-    finally:
         floor.stop()
     engine = make_engine(url)
     with engine.connect() as conn:
         in_db = conn.execute(text("SELECT count(*) FROM responses")).scalar_one()
     engine.dispose()
-    assert in_db == stored == per_client * clients, (in_db, stored)
+    expected = args.warmup + args.rounds * per_round
+    assert in_db == expected, (in_db, expected)
     print(
-        f"{name:<11} submissions {submit_rate:7.0f}/s   floor {floor_rate:7.0f}/s   "
-        f"ratio {submit_rate / floor_rate:.2f}   ({stored} stored, {clients} clients)"
+        f"{name}: median ratio {statistics.median(ratios):.2f} "
+        f"(range {min(ratios):.2f}-{max(ratios):.2f}; {in_db} responses stored, each once)"
     )
-    return submit_rate, floor_rate
+    return ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1600)
+    parser.add_argument("--requests", type=int, default=2000, help="POSTs per timed round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=200)
     args = parser.parse_args()
-    print(f"gunicorn 2 workers, {args.requests} POSTs per run, {os.cpu_count()} cores")
+    print(
+        f"gunicorn 2 workers; {args.rounds} rounds of {args.requests} POSTs from {args.clients} "
+        f"loopback clients; {os.cpu_count()} cores"
+    )
     # Rate-limit counters in Redis, as in production (the database is what varies here);
     # in memory when no Redis answers.
     limiter = REDIS if redis_reachable() else "memory://"
     store = limiter.split(":")[0]
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        sqlite_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        sqlite_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         runs = [(f"SQLite WAL (limits: {store})", sqlite_url)]
         if ensure_pg_database():
             runs.append((f"PostgreSQL (limits: {store})", PG_BENCH))
         for name, url in runs:
-            bench(name, url, limiter, args.requests, args.clients)
+            print(name)
+            bench(name, url, limiter, args)
 
 
 if __name__ == "__main__":

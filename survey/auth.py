@@ -96,7 +96,8 @@ def password_stamp(user) -> str:
 @bp.before_app_request
 def end_stale_sessions():
     """Sign out a session whose account was disabled or whose password changed since sign-in."""
-    if not current_user.is_authenticated:
+    # Citizens never sign in: without a user id in the session there is nobody to load.
+    if "_user_id" not in session or not current_user.is_authenticated:
         return
     if not current_user.is_active or session.get("password_stamp") != password_stamp(current_user):
         logout_user()

@@ -1,49 +1,119 @@
 """Build the citizen's form from a questionnaire definition, at run time."""
 
+from dataclasses import dataclass
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms import Field, HiddenField, TextAreaField
+from wtforms.utils import unset_value
+from wtforms.validators import Length, Optional, StopValidation
 
 from survey.questionnaires import Definition
 
 NOT_APPLICABLE = "0"
+REQUIRED = _l("Please choose an answer for this question.")
+NOT_A_CHOICE = _l("This answer is not one of the choices. Please choose again.")
+SOME_ANSWERS = _l("Some answers need your attention. Please see below.")
 
 
-class AnswerField(StringField):
-    """One answer out of `options` [(value, label)], shown as radio buttons by the template."""
+@dataclass(frozen=True)
+class Choice:
+    """A scale or choice question as the form checks it."""
 
-    def __init__(self, label, options, **kwargs):
+    key: str
+    label: str
+    options: tuple[tuple[str, str], ...]  # (value, text) in display order
+    required: bool
+    values: frozenset[str]  # the values a citizen may send
+
+
+class ChoiceAnswers(Field):
+    """Every scale and choice question of a questionnaire, read and checked in one pass.
+
+    WTForms lets one field stand for many inputs. One field per question would build and check
+    some twenty fields on every submission, the busiest request of the platform; this one keeps
+    each answer in `data[key]` and each problem, in the citizen's language, in `problems[key]`.
+    """
+
+    def __init__(self, label=None, choices: tuple[Choice, ...] = (), **kwargs):
         super().__init__(label, **kwargs)
-        self.options = options
+        self.choices = choices
+        self.problems: dict[str, str] = {}
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        """Read each question's answer from the submitted form (None when there is none)."""
+        self.process_errors = []
+        self.problems = {}
+        given = formdata if formdata is not None else (data if isinstance(data, dict) else {})
+        self.data = {choice.key: given.get(choice.key) for choice in self.choices}
+
+    def pre_validate(self, form) -> None:
+        """Note each missing required answer and each value that is not one of the options."""
+        for choice in self.choices:
+            value = self.data.get(choice.key)
+            if value in (None, ""):
+                if choice.required:
+                    self.problems[choice.key] = str(REQUIRED)
+            elif value not in choice.values:
+                self.problems[choice.key] = str(NOT_A_CHOICE)
+        if self.problems:
+            raise StopValidation(str(SOME_ANSWERS))
 
 
-class OneOf:
-    """Accept only the listed values, with a message in the citizen's language."""
-
-    def __init__(self, values):
-        self.values = {str(v) for v in values}
-
-    def __call__(self, form, field: Field) -> None:
-        """Raise ValidationError when the answer is not one of the values."""
-        if field.data not in (None, "") and str(field.data) not in self.values:
-            raise ValidationError(_l("This answer is not one of the choices. Please choose again."))
-
-
-def _choices(definition: Definition, question: dict, locale: str) -> list[tuple[str, str]]:
+def _choices(definition: Definition, question: dict, locale: str) -> tuple[tuple[str, str], ...]:
     if question["type"] == "scale":
         scale = definition.scale_of(question)
         choices = [(str(o["value"]), definition.text(o, locale)) for o in scale["options"]]
         if "not_applicable" in scale:
             choices.append((NOT_APPLICABLE, definition.text(scale["not_applicable"], locale)))
-        return choices
-    return [(str(o["value"]), definition.text(o, locale)) for o in question["options"]]
+        return tuple(choices)
+    return tuple((str(o["value"]), definition.text(o, locale)) for o in question["options"])
 
 
-def form_class(definition: Definition, locale: str) -> type[FlaskForm]:
+class SurveyForm(FlaskForm):
+    """A citizen's form: the one-time nonce, the choice answers, and one field per text."""
+
+    nonce = HiddenField()
+    # Set by build_form_class: every question key in order, and the options of each choice.
+    question_keys: tuple[str, ...] = ()
+    choice_options: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    class Meta:
+        # CSRFProtect already checks every POST; a second, per-form check only costs time.
+        csrf = False
+
+        def get_translations(self, form):
+            # Every message on this form is the platform's own, through Flask-Babel; loading
+            # WTForms' catalogue would cost a file lookup on every request for nothing.
+            return None
+
+    def answer(self, key: str) -> tuple[str | None, str | None]:
+        """Return (the answer given, the problem with it) for question `key`."""
+        if key in self.answers.data:
+            return self.answers.data[key], self.answers.problems.get(key)
+        field = self[key]
+        return field.data, (field.errors[0] if field.errors else None)
+
+    def options(self, key: str) -> tuple[tuple[str, str], ...]:
+        """Return the (value, text) options of choice question `key`."""
+        return self.choice_options[key]
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Return (key, question text) of every question with a problem, in the form's order."""
+        labels = {c.key: c.label for c in self.answers.choices}
+        found = []
+        for key in self.question_keys:
+            answer_problem = self.answers.problems.get(key)
+            field = self._fields.get(key)
+            if answer_problem or (field is not None and field.errors):
+                found.append((key, labels.get(key) or field.label.text))
+        return found
+
+
+def form_class(definition: Definition, locale: str) -> type[SurveyForm]:
     """Return the (cached) form class of `definition` in `locale`."""
-    # Building a class of twenty fields costs more than validating it: build once per version.
+    # Building a form class costs more than validating a form: build once per version.
     cache = current_app.extensions.setdefault("survey_form_classes", {})
     key = (definition.content_hash, locale)
     if key not in cache:
@@ -51,42 +121,30 @@ def form_class(definition: Definition, locale: str) -> type[FlaskForm]:
     return cache[key]
 
 
-def build_form_class(definition: Definition, locale: str) -> type[FlaskForm]:
-    """Return a FlaskForm class with one field per question of `definition`."""
-
-    class SurveyForm(FlaskForm):
-        nonce = HiddenField()
-
-        class Meta:
-            # CSRFProtect already checks every POST; a second, per-form check only costs time.
-            csrf = False
-
+def build_form_class(definition: Definition, locale: str) -> type[SurveyForm]:
+    """Return a SurveyForm class for the questions of `definition` in `locale`."""
+    choices = []
+    texts = {}
     for question in definition.questions.values():
         label = definition.text(question["text"], locale)
-        required = question.get("required", True)
         if question["type"] == "text":
             limit = question.get("max_length", 1000)
-            field = TextAreaField(
-                label,
-                validators=[
-                    Optional(),
-                    Length(
-                        max=limit, message=_l("Please keep this under %(n)d characters.", n=limit)
-                    ),
-                ],
+            too_long = _l("Please keep this under %(n)d characters.", n=limit)
+            texts[question["key"]] = TextAreaField(
+                label, validators=[Optional(), Length(max=limit, message=too_long)]
             )
         else:
-            choices = _choices(definition, question, locale)
-            first = (
-                [InputRequired(message=_l("Please choose an answer for this question."))]
-                if required
-                else [Optional()]
-            )
-            field = AnswerField(
-                label, options=choices, validators=[*first, OneOf(c[0] for c in choices)]
-            )
-        setattr(SurveyForm, question["key"], field)
-    return SurveyForm
+            options = _choices(definition, question, locale)
+            values = frozenset(value for value, _ in options)
+            required = question.get("required", True)
+            choices.append(Choice(question["key"], label, options, required, values))
+    attributes = {
+        "answers": ChoiceAnswers(choices=tuple(choices)),
+        "question_keys": tuple(definition.questions),
+        "choice_options": {choice.key: choice.options for choice in choices},
+        **texts,
+    }
+    return type("DefinedSurveyForm", (SurveyForm,), attributes)
 
 
 def collect_answers(form: FlaskForm, definition: Definition) -> tuple[dict, dict, str | None]:
@@ -95,7 +153,7 @@ def collect_answers(form: FlaskForm, definition: Definition) -> tuple[dict, dict
     details: dict[str, str] = {}
     comment = None
     for key, question in definition.questions.items():
-        value = form[key].data
+        value = form.answers.data.get(key) if key in form.answers.data else form[key].data
         if question["type"] == "scale":
             scores[key] = int(value) if value not in (None, "", NOT_APPLICABLE) else None
         elif question["type"] == "text":

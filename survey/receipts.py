@@ -7,7 +7,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from survey import db
-from survey.extensions import limiter
 from survey.forms import build_form_class, collect_answers
 from survey.models import Channel, Counter
 from survey.nonces import issue_nonce, read_nonce
@@ -64,7 +63,6 @@ def form(signed: str):
 
 
 @bp.post("/r/<signed>")
-@limiter.limit(lambda: current_app.config["SUBMIT_RATE_LIMIT"])
 def submit(signed: str):
     """Store the dossier's one evaluation and send the citizen to the thank-you page."""
     counter, hashed = _open(signed)

@@ -1,5 +1,7 @@
 """The citizen's form: rendering, validation, CSRF, the one-time nonce, tokens and languages."""
 
+import re
+
 import pytest
 from helpers import full_answers, hidden_fields
 from sqlalchemy import func, select
@@ -84,6 +86,9 @@ def test_missing_answer_keeps_every_answer_and_says_what_is_wrong(app, client, m
     html = reply.get_data(as_text=True)
     assert reply.status_code == 422
     assert 'id="e-C2">Vui lòng chọn một câu trả lời cho câu hỏi này.' in html
+    # The summary at the top links to the one question that needs an answer, by its text.
+    assert html.count('href="#q-') == 1
+    assert re.search(r'<a href="#q-C2">[^<]+</a>', html)
     assert html.count(' value="2" checked') == 15
     assert "Chờ lâu" in html
     assert count_responses(app) == 0
@@ -108,7 +113,25 @@ def test_comment_longer_than_limit_is_refused(app, client, make_counter):
     )
     assert reply.status_code == 422
     assert 'id="e-comment"' in reply.get_data(as_text=True)
+    assert 'href="#q-comment"' in reply.get_data(as_text=True)
     assert count_responses(app) == 0
+
+
+def test_optional_choices_may_be_blank_but_not_made_up(app, client, make_counter):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    refused = client.post(
+        f"/s/{counter.token}", data=hidden | full_answers() | {"gender": "robot", "age_band": ""}
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="e-gender">Câu trả lời này không nằm trong các lựa chọn' in html
+    assert 'id="e-age_band"' not in html
+    assert count_responses(app) == 0
+    _, hidden = open_form(client, counter.token)
+    stored = client.post(f"/s/{counter.token}", data=hidden | full_answers() | {"gender": "female"})
+    assert stored.status_code == 303
+    assert count_responses(app) == 1
 
 
 def test_post_without_csrf_token_is_refused(app, client, make_counter):
