@@ -1,15 +1,16 @@
 """The citizen's pages: the questionnaire behind a counter's QR code, and the thank-you page."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from survey import db
-from survey.counters import counter_ref, lookup_token
+from survey.counters import lookup_token
 from survey.forms import collect_answers, form_class
 from survey.models import Counter
-from survey.nonces import issue_nonce, read_nonce
-from survey.responses import Submission, store_submission
+from survey.nonces import issue_nonce, open_nonce
+from survey.responses import Submission, store_for_token
+from survey.versions import questionnaire_version_id
 
 # Submissions are rate-limited per address before the view runs: see survey/rate_limits.py.
 bp = Blueprint("citizen", __name__)
@@ -46,7 +47,7 @@ def form(token: str):
     """Show the counter's questionnaire."""
     counter = _active_counter(token)
     form = form_class(_definition(counter), str(get_locale()))(
-        formdata=None, nonce=issue_nonce(counter.id)
+        formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug)
     )
     return _render(counter, form)
 
@@ -54,36 +55,39 @@ def form(token: str):
 @bp.post("/s/<token>")
 def submit(token: str):
     """Store the answers once and send the citizen to the thank-you page."""
-    # The hot path: a lean lookup and one insert on an autocommit connection; the full counter
-    # is loaded (through the session) only to re-render the form.
-    with db.autocommit_connection() as connection:
-        ref = counter_ref(connection, token)
-        if ref is None or not ref.active:
-            _active_counter(token)  # raises the right 404 / 410 page
-        definition = current_app.extensions["questionnaires"][ref.questionnaire_slug]
+    # The busiest request of the platform. The signed nonce says which counter's form and which
+    # questionnaire this is, so a good submission is checked and stored in one INSERT ... SELECT
+    # that also makes sure the token is still that counter's and active; the counter is looked
+    # up only to answer anything else.
+    nonce = open_nonce(request.form.get("nonce"))
+    questionnaires = current_app.extensions["questionnaires"]
+    definition = questionnaires.get(nonce.questionnaire) if nonce else None
+    if definition is not None:
         locale = str(get_locale())
         form = form_class(definition, locale)()
-        if not form.validate_on_submit():
-            return _render(
-                _active_counter(token),
-                form,
-                422,
-                _("Some answers need your attention. Please see below."),
-            )
-        nonce = read_nonce(form.nonce.data, ref.id)
-        if nonce is None:
-            # Expired or made-up: keep the answers, give a fresh nonce and ask to send again.
-            form.nonce.data = issue_nonce(ref.id)
-            return _render(
-                _active_counter(token),
-                form,
-                422,
-                _("This form had expired. Please press Send again."),
-            )
-        scores, details, comment = collect_answers(form, definition)
-        submission = Submission(scores, details, comment, locale=locale, nonce=nonce)
-        store_submission(db.session(), ref, definition, submission, connection=connection)
-    return redirect(url_for("citizen.thanks", token=token), code=303)
+        if form.validate_on_submit():
+            scores, details, comment = collect_answers(form, definition)
+            submission = Submission(scores, details, comment, locale=locale, nonce=nonce.value)
+            version_id = questionnaire_version_id(db.session(), definition)
+            with db.autocommit_connection() as connection:
+                stored = store_for_token(
+                    connection, token, nonce, version_id, definition, submission
+                )
+            if stored is not None:
+                return redirect(url_for("citizen.thanks", token=token), code=303)
+    return _refuse_submission(token)
+
+
+def _refuse_submission(token: str):
+    """Answer a submission that was not stored: 404 / 410, the problems, or an expired form."""
+    counter = _active_counter(token)  # raises the right 404 / 410 page
+    form = form_class(_definition(counter), str(get_locale()))()
+    if not form.validate_on_submit():
+        return _render(counter, form, 422, _("Some answers need your attention. Please see below."))
+    # Good answers with a nonce that is expired, made up, or from another counter's form: keep
+    # the answers, give a fresh nonce and ask to send again.
+    form.nonce.data = issue_nonce(counter.id, counter.questionnaire_slug)
+    return _render(counter, form, 422, _("This form had expired. Please press Send again."))
 
 
 @bp.get("/s/<token>/thanks")

@@ -2,39 +2,10 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.models import Counter, ReplacedToken
-
-
-@dataclass(frozen=True)
-class CounterRef:
-    """The few facts about a counter that storing a response needs."""
-
-    id: int
-    agency_id: int
-    questionnaire_slug: str
-    active: bool
-
-
-# Built once: on the submission path even SQLAlchemy's statement cache lookup shows in profiles.
-_COUNTER_BY_TOKEN = select(
-    Counter.__table__.c.id,
-    Counter.__table__.c.agency_id,
-    Counter.__table__.c.questionnaire_slug,
-    Counter.__table__.c.active,
-).where(Counter.__table__.c.token == bindparam("token"))
-
-
-def counter_ref(db: Session | Connection, token: str) -> CounterRef | None:
-    """Return the counter of `token` as a CounterRef (one indexed lookup, no ORM objects)."""
-    if not token or len(token) > 64:
-        return None
-    connection = db.connection() if isinstance(db, Session) else db
-    row = connection.execute(_COUNTER_BY_TOKEN, {"token": token}).first()
-    return CounterRef(*row) if row else None
 
 
 @dataclass(frozen=True)

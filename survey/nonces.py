@@ -1,6 +1,11 @@
-"""One-time form nonces: signed so they cannot be made up, unique so they are used once."""
+"""One-time form nonces: signed so they cannot be made up, unique so they are used once.
+
+A nonce also says which counter's form, and which questionnaire, it was issued with: the
+submission can then be checked and stored in one statement, without looking the counter up.
+"""
 
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -9,21 +14,44 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 NONCE_MAX_AGE = 24 * 3600
 
 
+@dataclass(frozen=True)
+class FormNonce:
+    """What a genuine nonce says: the counter, the questionnaire of the form, the random part."""
+
+    counter_id: int
+    questionnaire: str
+    value: str
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="survey-form-nonce")
+    # One serializer per app: building it (and deriving its key) on every request costs time.
+    serializers = current_app.extensions.setdefault("survey_nonce_serializer", {})
+    key = current_app.config["SECRET_KEY"]
+    if key not in serializers:
+        serializers[key] = URLSafeTimedSerializer(key, salt="survey-form-nonce")
+    return serializers[key]
 
 
-def issue_nonce(counter_id: int) -> str:
-    """Return a fresh signed nonce for a form of `counter_id`."""
-    return _serializer().dumps({"c": counter_id, "n": secrets.token_hex(16)})
+def issue_nonce(counter_id: int, questionnaire: str) -> str:
+    """Return a fresh signed nonce for a form of `counter_id` asking `questionnaire`."""
+    return _serializer().dumps({"c": counter_id, "q": questionnaire, "n": secrets.token_hex(16)})
 
 
-def read_nonce(signed: str, counter_id: int) -> str | None:
-    """Return the nonce's random part when `signed` is genuine, fresh and for `counter_id`."""
+def open_nonce(signed: str | None) -> FormNonce | None:
+    """Return what `signed` says when it is genuine and fresh, else None."""
     try:
         data = _serializer().loads(signed or "", max_age=NONCE_MAX_AGE)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("c") != counter_id:
+    if not isinstance(data, dict):
         return None
-    return str(data.get("n")) or None
+    counter_id, questionnaire, value = data.get("c"), data.get("q"), data.get("n")
+    if not isinstance(counter_id, int) or not isinstance(questionnaire, str) or not value:
+        return None
+    return FormNonce(counter_id, questionnaire, str(value))
+
+
+def read_nonce(signed: str | None, counter_id: int) -> str | None:
+    """Return the nonce's random part when `signed` is genuine, fresh and for `counter_id`."""
+    nonce = open_nonce(signed)
+    return nonce.value if nonce is not None and nonce.counter_id == counter_id else None

@@ -32,6 +32,13 @@ def check_submission_limit() -> None:
         abort(429)
 
 
+@limiter.request_filter
+def _counted_here() -> bool:
+    """Tell Flask-Limiter to pass over submissions: check_submission_limit counts them."""
+    # Without this its own hook would still resolve the app's limits on every submission.
+    return request.endpoint in SUBMIT_ENDPOINTS
+
+
 def init_app(app: Flask) -> None:
     """Check the submission limit before anything else (CSRF, forms) is done for a request."""
     app.before_request(check_submission_limit)

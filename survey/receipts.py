@@ -58,7 +58,7 @@ def form(signed: str):
         _refuse("citizen/receipt_used.html", 409)
     definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
     form_class = build_form_class(definition, str(get_locale()))
-    form = form_class(formdata=None, nonce=issue_nonce(counter.id))
+    form = form_class(formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug))
     return _render(counter, signed, form)
 
 
@@ -83,7 +83,7 @@ def submit(signed: str):
         )
     nonce = read_nonce(form.nonce.data, counter.id)
     if nonce is None:
-        form.nonce.data = issue_nonce(counter.id)
+        form.nonce.data = issue_nonce(counter.id, counter.questionnaire_slug)
         return _render(
             counter, signed, form, 422, _("This form had expired. Please press Send again.")
         )

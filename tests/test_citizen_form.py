@@ -7,7 +7,8 @@ from helpers import full_answers, hidden_fields
 from sqlalchemy import func, select
 
 from survey import db
-from survey.models import Channel, ReplacedToken, Response
+from survey.models import Channel, Counter, ReplacedToken, Response
+from survey.staff_ops import rotate_token, set_counter_active, update_counter
 
 
 def count_responses(app) -> int:
@@ -154,6 +155,46 @@ def test_forged_nonce_is_not_stored_and_answers_are_kept(app, client, make_count
         assert "Phiếu đã hết hạn" in html
         assert html.count(' value="3" checked') == 16
     assert count_responses(app) == 0
+
+
+def test_form_opened_before_its_poster_was_retired_or_replaced_is_not_stored(
+    app, client, make_counter
+):
+    retired, replaced = make_counter(), make_counter()
+    _, retired_hidden = open_form(client, retired.token)
+    _, replaced_hidden = open_form(client, replaced.token)
+    with app.app_context():
+        session = db.session()
+        set_counter_active(session, None, session.get(Counter, retired.id), False)
+        rotate_token(session, None, session.get(Counter, replaced.id))
+    reply = client.post(f"/s/{retired.token}", data=retired_hidden | full_answers())
+    assert reply.status_code == 404
+    reply = client.post(f"/s/{replaced.token}", data=replaced_hidden | full_answers())
+    assert reply.status_code == 410
+    assert "Áp phích này đã được thay thế" in reply.get_data(as_text=True)
+    assert count_responses(app) == 0
+
+
+def test_answers_are_stored_for_the_questionnaire_the_citizen_saw(
+    app, client, make_counter, make_agency
+):
+    counter = make_counter()
+    _, hidden = open_form(client, counter.token)
+    new_agency = make_agency(code="AG-NEW")
+    with app.app_context():
+        session = db.session()
+        moved = session.get(Counter, counter.id)
+        update_counter(session, None, moved, moved.name, "counter-quick")
+        moved.agency_id = new_agency.id
+        session.commit()
+    reply = client.post(f"/s/{counter.token}", data=hidden | full_answers("5"))
+    assert reply.status_code == 303
+    with app.app_context():
+        response = db.session().scalars(select(Response)).one()
+        assert response.questionnaire.slug == "sipas-service"
+        assert response.scores.startswith("5" * 16)
+        # The response belongs to the counter's agency at the time it was sent.
+        assert response.agency_id == new_agency.id
 
 
 def test_quick_form_has_three_levels_and_no_not_applicable(app, client, make_counter):
