@@ -81,9 +81,14 @@ def test_missing_answer_is_shown_beside_the_question_in_the_browser(
     page.get_by_role("button", name="Gửi ý kiến đánh giá").click()
     message = page.locator("#e-E3")
     assert message.inner_text() == "Vui lòng chọn một câu trả lời cho câu hỏi này."
-    assert page.get_by_role("alert").is_visible()
+    alert = page.get_by_role("alert")
+    assert alert.is_visible()
+    # The summary links to the one unanswered question, by its text.
+    assert alert.get_by_role("link").count() == 1
+    assert alert.get_by_role("link").get_attribute("href") == "#q-E3"
     assert page.locator("input[name=A1][value='3']").is_checked()
     if screenshot_dir:
+        page.screenshot(path=screenshot_dir / "citizen-error-summary-360.png")
         page.locator("#q-E3").scroll_into_view_if_needed()
         page.screenshot(path=screenshot_dir / "citizen-error-360.png")
     context.close()
