@@ -8,7 +8,7 @@ loopback client threads, then as many floor POSTs. Prints each round's rates, th
 time per request and the ratio, then the median ratio (target >= 0.5). Alternating rounds on
 servers that stay up keep one slow second of a shared 2-core machine from deciding the figure.
 
-Run: .venv/bin/python bench/submit.py [--requests 2000] [--rounds 5] [--clients 8]"""
+Run: .venv/bin/python bench/submit.py [--requests 2000] [--rounds 5] [--limits memory]"""
 
 import argparse
 import http.client
@@ -283,6 +283,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument(
+        "--limits",
+        choices=["redis", "memory"],
+        default="redis",
+        help="where rate-limit counters live: Redis as in production, or memory as `make run`",
+    )
     args = parser.parse_args()
     print(
         f"gunicorn 2 workers; {args.rounds} rounds of {args.requests} POSTs from {args.clients} "
@@ -290,7 +296,7 @@ def main() -> None:
     )
     # Rate-limit counters in Redis, as in production (the database is what varies here);
     # in memory when no Redis answers.
-    limiter = REDIS if redis_reachable() else "memory://"
+    limiter = REDIS if args.limits == "redis" and redis_reachable() else "memory://"
     store = limiter.split(":")[0]
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
