@@ -8,7 +8,7 @@ from survey import db
 from survey.counters import lookup_token
 from survey.forms import collect_answers, form_class
 from survey.models import Counter
-from survey.nonces import issue_nonce, open_nonce
+from survey.nonces import FormNonce, issue_nonce, open_nonce
 from survey.responses import Submission, store_for_token
 from survey.versions import questionnaire_version_id
 
@@ -29,12 +29,12 @@ def _active_counter(token: str) -> Counter:
     abort(404, description="survey-code")
 
 
-def _render(counter: Counter, form, status: int = 200, notice: str | None = None):
+def _render(counter: Counter, form, status: int = 200, notice: str | None = None, definition=None):
     locale = str(get_locale())
     return render_template(
         "citizen/form.html",
         counter=counter,
-        definition=_definition(counter),
+        definition=definition or _definition(counter),
         form=form,
         locale=locale,
         notice=notice,
@@ -75,19 +75,31 @@ def submit(token: str):
                 )
             if stored is not None:
                 return redirect(url_for("citizen.thanks", token=token), code=303)
-    return _refuse_submission(token)
+    return _refuse_submission(token, nonce)
 
 
-def _refuse_submission(token: str):
+def _refuse_submission(token: str, nonce: FormNonce | None):
     """Answer a submission that was not stored: 404 / 410, the problems, or an expired form."""
     counter = _active_counter(token)  # raises the right 404 / 410 page
-    form = form_class(_definition(counter), str(get_locale()))()
+    # Show the questionnaire the citizen was answering, even if the counter has changed since.
+    slug = counter.questionnaire_slug
+    questionnaires = current_app.extensions["questionnaires"]
+    if (
+        nonce is not None
+        and nonce.counter_id == counter.id
+        and nonce.questionnaire in questionnaires
+    ):
+        slug = nonce.questionnaire
+    definition = questionnaires[slug]
+    form = form_class(definition, str(get_locale()))()
     if not form.validate_on_submit():
-        return _render(counter, form, 422, _("Some answers need your attention. Please see below."))
+        notice = _("Some answers need your attention. Please see below.")
+        return _render(counter, form, 422, notice, definition)
     # Good answers with a nonce that is expired, made up, or from another counter's form: keep
     # the answers, give a fresh nonce and ask to send again.
-    form.nonce.data = issue_nonce(counter.id, counter.questionnaire_slug)
-    return _render(counter, form, 422, _("This form had expired. Please press Send again."))
+    form.nonce.data = issue_nonce(counter.id, slug)
+    notice = _("This form had expired. Please press Send again.")
+    return _render(counter, form, 422, notice, definition)
 
 
 @bp.get("/s/<token>/thanks")

@@ -58,6 +58,7 @@ class ChoiceAnswers(Field):
             elif value not in choice.values:
                 self.problems[choice.key] = str(NOT_A_CHOICE)
         if self.problems:
+            # WTForms counts a field valid unless its errors list has a message in it.
             raise StopValidation(str(SOME_ANSWERS))
 
 
@@ -92,7 +93,7 @@ class SurveyForm(FlaskForm):
         """Return (the answer given, the problem with it) for question `key`."""
         if key in self.answers.data:
             return self.answers.data[key], self.answers.problems.get(key)
-        field = self[key]
+        field = self[text_attribute(key)]
         return field.data, (field.errors[0] if field.errors else None)
 
     def options(self, key: str) -> tuple[tuple[str, str], ...]:
@@ -105,10 +106,16 @@ class SurveyForm(FlaskForm):
         found = []
         for key in self.question_keys:
             answer_problem = self.answers.problems.get(key)
-            field = self._fields.get(key)
+            field = self._fields.get(text_attribute(key))
             if answer_problem or (field is not None and field.errors):
                 found.append((key, labels.get(key) or field.label.text))
         return found
+
+
+def text_attribute(key: str) -> str:
+    """Return the form attribute of text question `key` (its HTML name stays `key`)."""
+    # Prefixed so that no question key (say "data" or "answers") can shadow the form's own.
+    return f"text_{key}"
 
 
 def form_class(definition: Definition, locale: str) -> type[SurveyForm]:
@@ -130,8 +137,10 @@ def build_form_class(definition: Definition, locale: str) -> type[SurveyForm]:
         if question["type"] == "text":
             limit = question.get("max_length", 1000)
             too_long = _l("Please keep this under %(n)d characters.", n=limit)
-            texts[question["key"]] = TextAreaField(
-                label, validators=[Optional(), Length(max=limit, message=too_long)]
+            texts[text_attribute(question["key"])] = TextAreaField(
+                label,
+                name=question["key"],
+                validators=[Optional(), Length(max=limit, message=too_long)],
             )
         else:
             options = _choices(definition, question, locale)
@@ -147,13 +156,16 @@ def build_form_class(definition: Definition, locale: str) -> type[SurveyForm]:
     return type("DefinedSurveyForm", (SurveyForm,), attributes)
 
 
-def collect_answers(form: FlaskForm, definition: Definition) -> tuple[dict, dict, str | None]:
+def collect_answers(form: SurveyForm, definition: Definition) -> tuple[dict, dict, str | None]:
     """Split a validated form into (scale answers, details, comment)."""
     scores: dict[str, int | None] = {}
     details: dict[str, str] = {}
     comment = None
     for key, question in definition.questions.items():
-        value = form.answers.data.get(key) if key in form.answers.data else form[key].data
+        if key in form.answers.data:
+            value = form.answers.data[key]
+        else:
+            value = form[text_attribute(key)].data
         if question["type"] == "scale":
             scores[key] = int(value) if value not in (None, "", NOT_APPLICABLE) else None
         elif question["type"] == "text":

@@ -32,6 +32,8 @@ _OPTION = {
     },
     "additionalProperties": False,
 }
+# Names the web form already gives its hidden fields.
+RESERVED_KEYS = frozenset({"nonce", "csrf_token"})
 _KEY = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,39}$"}
 
 FILE_SCHEMA = {
@@ -173,6 +175,10 @@ def check(data: object, source: str) -> Definition:
             key = question["key"]
             if key in questions:
                 raise QuestionnaireError(source, f"{where}.key", f"item key '{key}' used twice")
+            if key in RESERVED_KEYS:
+                raise QuestionnaireError(
+                    source, f"{where}.key", f"'{key}' is the name of a hidden field of the form"
+                )
             qtype = QUESTION_TYPES[question["type"]]
             problem = qtype.check(question, scales)
             if problem:

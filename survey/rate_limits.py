@@ -26,7 +26,9 @@ def check_submission_limit() -> None:
         return
     # One hit on Flask-Limiter's own strategy and storage. Its decorator resolves and filters
     # every limit of the app on each request, which cost more than the Redis round trip itself
-    # on the busiest path (bench/submit.py).
+    # on the busiest path (bench/submit.py). Being this direct, the hit does not use
+    # Flask-Limiter's key prefix, error swallowing, in-memory fallback or headers; none is
+    # configured here, and with the storage down a submission fails rather than go uncounted.
     item = _parsed(current_app.config["SUBMIT_RATE_LIMIT"])
     if not limiter.limiter.hit(item, SCOPE, get_remote_address()):
         abort(429)

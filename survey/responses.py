@@ -73,14 +73,12 @@ def store_submission(
     definition: Definition,
     submission: Submission,
     submitted_at: datetime | None = None,
-    connection: Connection | None = None,
 ) -> tuple[int, bool]:
-    """Store `submission` for `counter`; return (response id, created).
+    """Store `submission` for `counter` and commit the session; return (response id, created).
 
     A form whose nonce (or dossier) was already stored is not stored again: the id of the
     response stored the first time is returned with created False, so a double tap or a
-    resubmission after a network error shows the same thank-you page. With `connection` (in
-    autocommit mode) the insert runs on it; otherwise on the session, which is committed.
+    resubmission after a network error shows the same thank-you page.
     """
     values = _own_values(
         questionnaire_version_id(session, definition), definition, submission, submitted_at
@@ -89,15 +87,11 @@ def store_submission(
     # Insert first and let the unique nonce / dossier constraints refuse a second copy: the
     # common case costs one statement, and two racing requests cannot both be stored.
     try:
-        if connection is not None:
-            new_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
-        else:
-            new_id = session.connection().execute(_INSERT_RESPONSE, values).scalar_one()
-            session.commit()
+        new_id = session.connection().execute(_INSERT_RESPONSE, values).scalar_one()
+        session.commit()
     except IntegrityError:
-        if connection is None:
-            session.rollback()
-        existing = _already_stored(connection or session.connection(), submission)
+        session.rollback()
+        existing = _already_stored(session.connection(), submission)
         if existing is None:
             raise
         return existing, False

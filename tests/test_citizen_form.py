@@ -187,6 +187,14 @@ def test_answers_are_stored_for_the_questionnaire_the_citizen_saw(
         update_counter(session, None, moved, moved.name, "counter-quick")
         moved.agency_id = new_agency.id
         session.commit()
+    # A missing answer re-renders the questionnaire being answered, not the counter's new one.
+    incomplete = full_answers("5")
+    del incomplete["E3"]
+    reply = client.post(f"/s/{counter.token}", data=hidden | incomplete)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    assert 'id="e-E3"' in html and 'name="Q1"' not in html
+    assert hidden_fields(html)["nonce"] == hidden["nonce"]
     reply = client.post(f"/s/{counter.token}", data=hidden | full_answers("5"))
     assert reply.status_code == 303
     with app.app_context():

@@ -101,6 +101,11 @@ def _write_bad(tmp_path, mutate) -> Path:
             "must be a whole number from 1 to 5000",
         ),
         (lambda d: d.update(slug="other-name"), "slug", "differs from the file name"),
+        (
+            lambda d: d["sections"][1]["questions"][0].update(key="nonce"),
+            "sections[1].questions[0].key",
+            "'nonce' is the name of a hidden field of the form",
+        ),
     ],
 )
 def test_bad_file_names_file_field_and_problem(tmp_path, mutate, where, problem):

@@ -302,13 +302,15 @@ def test_receipt_and_poster_submissions_share_one_rate_limit(app_config, counter
         app_config
         | {"RATELIMIT_ENABLED": True, "SUBMIT_RATE_LIMIT": "2 per minute", "API_TOKENS": TOKEN}
     )
-    client = limited.test_client()
-    poster = client.get(f"/s/{counter.token}")
-    hidden = hidden_fields(poster.get_data(as_text=True))
-    assert client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code == 303
-    assert answer(client, link_for(limited, counter.id, "DOSSIER-1")).status_code == 303
-    refused = answer(client, link_for(limited, counter.id, "DOSSIER-2"))
-    assert refused.status_code == 429
-    assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
-    assert len(stored(limited)) == 2
-    limited.extensions["db_engine"].dispose()
+    try:
+        client = limited.test_client()
+        poster = client.get(f"/s/{counter.token}")
+        hidden = hidden_fields(poster.get_data(as_text=True))
+        assert client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code == 303
+        assert answer(client, link_for(limited, counter.id, "DOSSIER-1")).status_code == 303
+        refused = answer(client, link_for(limited, counter.id, "DOSSIER-2"))
+        assert refused.status_code == 429
+        assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
+        assert len(stored(limited)) == 2
+    finally:
+        limited.extensions["db_engine"].dispose()
