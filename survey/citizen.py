@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from survey import db
 from survey.counters import lookup_token
-from survey.forms import collect_answers, form_class
+from survey.forms import SOME_ANSWERS, collect_answers, form_class
 from survey.models import Counter
 from survey.nonces import FormNonce, issue_nonce, open_nonce
 from survey.responses import Submission, store_for_token
@@ -29,7 +29,15 @@ def _active_counter(token: str) -> Counter:
     abort(404, description="survey-code")
 
 
-def _render(counter: Counter, form, status: int = 200, notice: str | None = None, definition=None):
+def render_form(
+    counter: Counter,
+    form,
+    status: int = 200,
+    notice: str | None = None,
+    definition=None,
+    form_action: str | None = None,
+):
+    """Render a citizen's form of `counter` (its questionnaire unless `definition` is given)."""
     locale = str(get_locale())
     return render_template(
         "citizen/form.html",
@@ -39,6 +47,7 @@ def _render(counter: Counter, form, status: int = 200, notice: str | None = None
         locale=locale,
         notice=notice,
         agency_name=counter.agency.name(locale),
+        form_action=form_action,
     ), status
 
 
@@ -49,7 +58,7 @@ def form(token: str):
     form = form_class(_definition(counter), str(get_locale()))(
         formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug)
     )
-    return _render(counter, form)
+    return render_form(counter, form)
 
 
 @bp.post("/s/<token>")
@@ -68,7 +77,7 @@ def submit(token: str):
         if form.validate_on_submit():
             scores, details, comment = collect_answers(form, definition)
             submission = Submission(scores, details, comment, locale=locale, nonce=nonce.value)
-            version_id = questionnaire_version_id(db.session(), definition)
+            version_id = questionnaire_version_id(definition)
             with db.autocommit_connection() as connection:
                 stored = store_for_token(
                     connection, token, nonce, version_id, definition, submission
@@ -93,13 +102,13 @@ def _refuse_submission(token: str, nonce: FormNonce | None):
     definition = questionnaires[slug]
     form = form_class(definition, str(get_locale()))()
     if not form.validate_on_submit():
-        notice = _("Some answers need your attention. Please see below.")
-        return _render(counter, form, 422, notice, definition)
+        notice = SOME_ANSWERS
+        return render_form(counter, form, 422, notice, definition)
     # Good answers with a nonce that is expired, made up, or from another counter's form: keep
     # the answers, give a fresh nonce and ask to send again.
     form.nonce.data = issue_nonce(counter.id, slug)
     notice = _("This form had expired. Please press Send again.")
-    return _render(counter, form, 422, notice, definition)
+    return render_form(counter, form, 422, notice, definition)
 
 
 @bp.get("/s/<token>/thanks")

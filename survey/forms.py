@@ -1,6 +1,7 @@
 """Build the citizen's form from a questionnaire definition, at run time."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -25,7 +26,11 @@ class Choice:
     label: str
     options: tuple[tuple[str, str], ...]  # (value, text) in display order
     required: bool
-    values: frozenset[str]  # the values a citizen may send
+
+    @cached_property
+    def values(self) -> frozenset[str]:
+        """The values a citizen may send."""
+        return frozenset(value for value, _ in self.options)
 
 
 class ChoiceAnswers(Field):
@@ -36,9 +41,9 @@ class ChoiceAnswers(Field):
     each answer in `data[key]` and each problem, in the citizen's language, in `problems[key]`.
     """
 
-    def __init__(self, label=None, choices: tuple[Choice, ...] = (), **kwargs):
+    def __init__(self, label=None, choices: dict[str, Choice] | None = None, **kwargs):
         super().__init__(label, **kwargs)
-        self.choices = choices
+        self.choices = choices or {}  # by question key, in the questionnaire's order
         self.problems: dict[str, str] = {}
 
     def process(self, formdata, data=unset_value, extra_filters=None):
@@ -46,11 +51,11 @@ class ChoiceAnswers(Field):
         self.process_errors = []
         self.problems = {}
         given = formdata if formdata is not None else (data if isinstance(data, dict) else {})
-        self.data = {choice.key: given.get(choice.key) for choice in self.choices}
+        self.data = {key: given.get(key) for key in self.choices}
 
     def pre_validate(self, form) -> None:
         """Note each missing required answer and each value that is not one of the options."""
-        for choice in self.choices:
+        for choice in self.choices.values():
             value = self.data.get(choice.key)
             if value in (None, ""):
                 if choice.required:
@@ -76,9 +81,8 @@ class SurveyForm(FlaskForm):
     """A citizen's form: the one-time nonce, the choice answers, and one field per text."""
 
     nonce = HiddenField()
-    # Set by build_form_class: every question key in order, and the options of each choice.
+    # Set by build_form_class: every question key, in the questionnaire's order.
     question_keys: tuple[str, ...] = ()
-    choice_options: dict[str, tuple[tuple[str, str], ...]] = {}
 
     class Meta:
         # CSRFProtect already checks every POST; a second, per-form check only costs time.
@@ -98,17 +102,17 @@ class SurveyForm(FlaskForm):
 
     def options(self, key: str) -> tuple[tuple[str, str], ...]:
         """Return the (value, text) options of choice question `key`."""
-        return self.choice_options[key]
+        return self.answers.choices[key].options
 
     def problems(self) -> list[tuple[str, str]]:
         """Return (key, question text) of every question with a problem, in the form's order."""
-        labels = {c.key: c.label for c in self.answers.choices}
         found = []
         for key in self.question_keys:
-            answer_problem = self.answers.problems.get(key)
-            field = self._fields.get(text_attribute(key))
-            if answer_problem or (field is not None and field.errors):
-                found.append((key, labels.get(key) or field.label.text))
+            if key in self.answers.choices:
+                if key in self.answers.problems:
+                    found.append((key, self.answers.choices[key].label))
+            elif self[text_attribute(key)].errors:
+                found.append((key, self[text_attribute(key)].label.text))
         return found
 
 
@@ -130,7 +134,7 @@ def form_class(definition: Definition, locale: str) -> type[SurveyForm]:
 
 def build_form_class(definition: Definition, locale: str) -> type[SurveyForm]:
     """Return a SurveyForm class for the questions of `definition` in `locale`."""
-    choices = []
+    choices = {}
     texts = {}
     for question in definition.questions.values():
         label = definition.text(question["text"], locale)
@@ -144,13 +148,11 @@ def build_form_class(definition: Definition, locale: str) -> type[SurveyForm]:
             )
         else:
             options = _choices(definition, question, locale)
-            values = frozenset(value for value, _ in options)
             required = question.get("required", True)
-            choices.append(Choice(question["key"], label, options, required, values))
+            choices[question["key"]] = Choice(question["key"], label, options, required)
     attributes = {
-        "answers": ChoiceAnswers(choices=tuple(choices)),
+        "answers": ChoiceAnswers(choices=choices),
         "question_keys": tuple(definition.questions),
-        "choice_options": {choice.key: choice.options for choice in choices},
         **texts,
     }
     return type("DefinedSurveyForm", (SurveyForm,), attributes)
@@ -162,18 +164,16 @@ def collect_answers(form: SurveyForm, definition: Definition) -> tuple[dict, dic
     details: dict[str, str] = {}
     comment = None
     for key, question in definition.questions.items():
-        if key in form.answers.data:
-            value = form.answers.data[key]
-        else:
-            value = form[text_attribute(key)].data
-        if question["type"] == "scale":
-            scores[key] = int(value) if value not in (None, "", NOT_APPLICABLE) else None
-        elif question["type"] == "text":
-            text = (value or "").strip()
+        if question["type"] == "text":
+            text = (form[text_attribute(key)].data or "").strip()
             if key == "comment":
                 comment = text or None
             elif text:
                 details[key] = text
+            continue
+        value = form.answers.data[key]
+        if question["type"] == "scale":
+            scores[key] = int(value) if value not in (None, "", NOT_APPLICABLE) else None
         elif value:
             details[key] = value
     return scores, details, comment

@@ -7,7 +7,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from survey import db
-from survey.forms import build_form_class, collect_answers
+from survey.citizen import render_form
+from survey.forms import SOME_ANSWERS, collect_answers, form_class
 from survey.models import Channel, Counter
 from survey.nonces import issue_nonce, read_nonce
 from survey.receipt_links import LinkExpired, LinkInvalid, read_link, response_for_dossier
@@ -36,18 +37,9 @@ def _open(signed: str) -> tuple[Counter, str]:
 
 
 def _render(counter: Counter, signed: str, form, status: int = 200, notice: str | None = None):
-    locale = str(get_locale())
-    definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
-    return render_template(
-        "citizen/form.html",
-        counter=counter,
-        definition=definition,
-        form=form,
-        locale=locale,
-        notice=notice,
-        agency_name=counter.agency.name(locale),
-        form_action=url_for("receipts.submit", signed=signed),
-    ), status
+    return render_form(
+        counter, form, status, notice, form_action=url_for("receipts.submit", signed=signed)
+    )
 
 
 @bp.get("/r/<signed>")
@@ -57,8 +49,9 @@ def form(signed: str):
     if response_for_dossier(db.session(), hashed) is not None:
         _refuse("citizen/receipt_used.html", 409)
     definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
-    form_class = build_form_class(definition, str(get_locale()))
-    form = form_class(formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug))
+    form = form_class(definition, str(get_locale()))(
+        formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug)
+    )
     return _render(counter, signed, form)
 
 
@@ -68,7 +61,7 @@ def submit(signed: str):
     counter, hashed = _open(signed)
     definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
     locale = str(get_locale())
-    form = build_form_class(definition, locale)()
+    form = form_class(definition, locale)()
     thanks = redirect(url_for("citizen.thanks", token=counter.token), code=303)
     earlier = response_for_dossier(db.session(), hashed)
     if earlier is not None:
@@ -78,9 +71,7 @@ def submit(signed: str):
         )
         return thanks if same_form else _refuse("citizen/receipt_used.html", 409)
     if not form.validate_on_submit():
-        return _render(
-            counter, signed, form, 422, _("Some answers need your attention. Please see below.")
-        )
+        return _render(counter, signed, form, 422, SOME_ANSWERS)
     nonce = read_nonce(form.nonce.data, counter.id)
     if nonce is None:
         form.nonce.data = issue_nonce(counter.id, counter.questionnaire_slug)

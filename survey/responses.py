@@ -81,7 +81,7 @@ def store_submission(
     resubmission after a network error shows the same thank-you page.
     """
     values = _own_values(
-        questionnaire_version_id(session, definition), definition, submission, submitted_at
+        questionnaire_version_id(definition, session), definition, submission, submitted_at
     )
     values |= {"counter_id": counter.id, "agency_id": counter.agency_id}
     # Insert first and let the unique nonce / dossier constraints refuse a second copy: the

@@ -5,17 +5,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from survey import db
 from survey.models import Questionnaire
 from survey.questionnaires import Definition
 
 
-def questionnaire_version_id(session: Session, definition: Definition) -> int:
-    """Return the id of the stored version of `definition`, storing a new version if needed."""
+def questionnaire_version_id(definition: Definition, session: Session | None = None) -> int:
+    """Return the id of the stored version of `definition`, storing a new version if needed.
+
+    Kept per app once known, so the submission path opens no session for it; `session`
+    (default: the request's) is used only the first time.
+    """
     cache = current_app.extensions.setdefault("questionnaire_version_ids", {})
-    key = (str(session.get_bind().url), definition.content_hash)
-    if key not in cache:
-        cache[key] = ensure_version(session, definition).id
-    return cache[key]
+    if definition.content_hash not in cache:
+        found = ensure_version(session or db.session(), definition)
+        cache[definition.content_hash] = found.id
+    return cache[definition.content_hash]
 
 
 def ensure_version(session: Session, definition: Definition) -> Questionnaire:

@@ -87,6 +87,7 @@ def test_missing_answer_keeps_every_answer_and_says_what_is_wrong(app, client, m
     html = reply.get_data(as_text=True)
     assert reply.status_code == 422
     assert 'id="e-C2">Vui lòng chọn một câu trả lời cho câu hỏi này.' in html
+    assert "Một số câu trả lời cần được bổ sung. Vui lòng xem bên dưới." in html
     # The summary at the top links to the one question that needs an answer, by its text.
     assert html.count('href="#q-') == 1
     assert re.search(r'<a href="#q-C2">[^<]+</a>', html)
@@ -103,6 +104,7 @@ def test_out_of_range_value_is_refused_in_english_when_chosen(app, client, make_
     assert reply.status_code == 422
     assert '<html lang="en">' in html
     assert 'id="e-A1">This answer is not one of the choices. Please choose again.' in html
+    assert "Some answers need your attention. Please see below." in html
     assert count_responses(app) == 0
 
 
