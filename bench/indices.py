@@ -43,7 +43,7 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
         version_id = ensure_version(
             db.session(), app.extensions["questionnaires"]["sipas-service"]
         ).id
-    app.extensions["db_engine"].dispose()
+    db.dispose_engines(app)
 
     rng = np.random.default_rng(seed)
     conn = sqlite3.connect(path)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from survey import db, rate_limits
+from survey import db
 from survey.config import PROJECT_ROOT, default_config, environment_overrides, instance_secret_key
 from survey.extensions import babel, csrf, limiter, login_manager, select_locale
 from survey.questionnaires import load_directory
@@ -32,7 +32,6 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     # The limiter first: a flood of posts is refused before any other work (CSRF, forms) is done.
     limiter.init_app(app)
-    rate_limits.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

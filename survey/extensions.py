@@ -3,16 +3,17 @@
 from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+
+from survey.rate_limits import SurveyLimiter
 
 csrf = CSRFProtect()
 babel = Babel()
 # Counts requests per address in memory (or Redis in production); no address is ever stored in
 # the database.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = SurveyLimiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
 
 LANGUAGES = ("vi", "en")

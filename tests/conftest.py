@@ -78,7 +78,7 @@ def app(app_config):
     """Return an app on a fresh database."""
     application = create_app(app_config)
     yield application
-    application.extensions["db_engine"].dispose()
+    db.dispose_engines(application)
 
 
 @pytest.fixture

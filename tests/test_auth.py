@@ -98,7 +98,7 @@ def test_session_cookie_is_httponly_and_lax_and_secure_only_on_https(app_config,
         cookie = reply.headers["Set-Cookie"]
         assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     finally:
-        secure_app.extensions["db_engine"].dispose()
+        db.dispose_engines(secure_app)
 
 
 def csrf_from(html: str) -> str:
@@ -149,7 +149,7 @@ def limited_app(app_config):
         }
     )
     yield application
-    application.extensions["db_engine"].dispose()
+    db.dispose_engines(application)
 
 
 def test_repeated_failures_on_one_account_pause_its_sign_in(limited_app):

@@ -36,7 +36,7 @@ def served(app_config):
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
-    application.extensions["db_engine"].dispose()
+    db.dispose_engines(application)
 
 
 def sign_in(page, base: str, email: str) -> None:

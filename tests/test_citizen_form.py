@@ -288,4 +288,4 @@ def test_submissions_are_rate_limited(app_config, make_counter):
     refused = client.post(f"/s/{counter.token}", data=hidden | full_answers())
     assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
     assert count_responses(limited) == 3
-    limited.extensions["db_engine"].dispose()
+    db.dispose_engines(limited)

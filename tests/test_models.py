@@ -102,3 +102,39 @@ def test_database_refuses_duplicate_nonce_and_bad_weight(app, make_counter):
         session.add(row(weight=0.0))
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+def test_submission_connections_write_at_once_without_a_transaction(app, make_counter):
+    counter = make_counter()
+    with app.app_context():
+        with db.autocommit_connection() as connection:
+            assert not connection.in_transaction()
+            connection.execute(
+                Agency.__table__.update().where(Agency.id == counter.agency_id).values(code="NEW")
+            )
+            # Seen from the app's other pool at once: nothing was left waiting for a COMMIT.
+            assert db.session().get(Agency, counter.agency_id).code == "NEW"
+
+
+def test_in_memory_sqlite_keeps_one_database_for_both_pools():
+    engine = db.make_engine("sqlite://")
+    autocommit = db.make_autocommit_engine(engine)
+    with autocommit.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT x FROM t").scalar() == 1
+    engine.dispose()
+
+
+def test_autocommit_engine_of_a_file_database_has_its_own_pool(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    autocommit = db.make_autocommit_engine(engine)
+    assert autocommit.pool is not engine.pool and autocommit.url == engine.url
+    with autocommit.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.connect() as other:  # the write is there before this connection closes
+            assert other.exec_driver_sql("SELECT x FROM t").scalar() == 1
+    autocommit.dispose()
+    engine.dispose()

@@ -28,7 +28,7 @@ def app(app_config):
         app_config | {"API_TOKENS": f"other-token-abcdef, {TOKEN} ,", "RECEIPT_LINK_DAYS": 7}
     )
     yield application
-    application.extensions["db_engine"].dispose()
+    db.dispose_engines(application)
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_api_accepts_every_configured_token_and_none_when_unconfigured(app, app_
         assert api(closed.test_client(), body, "").status_code == 401
         assert api(closed.test_client(), body, ",").status_code == 401
     finally:
-        closed.extensions["db_engine"].dispose()
+        db.dispose_engines(closed)
 
 
 @pytest.mark.parametrize(
@@ -313,4 +313,4 @@ def test_receipt_and_poster_submissions_share_one_rate_limit(app_config, counter
         assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
         assert len(stored(limited)) == 2
     finally:
-        limited.extensions["db_engine"].dispose()
+        db.dispose_engines(limited)

@@ -155,7 +155,7 @@ def test_indices_api_needs_a_token_and_returns_the_report(app_config, make_agenc
         "error": "bad-filter",
         "message": "Unknown design: magic",
     }
-    api_app.extensions["db_engine"].dispose()
+    db.dispose_engines(api_app)
 
 
 def test_indices_api_rows_match_the_command(client, runner, world, app_config):
@@ -177,4 +177,4 @@ def test_indices_api_rows_match_the_command(client, runner, world, app_config):
     assert [(r["agency"], r["key"], r["estimate"], r["ci_low"]) for r in report["rows"]] == [
         (r["agency"], r["key"], r["estimate"], r["ci_low"]) for r in command["rows"]
     ]
-    api_app.extensions["db_engine"].dispose()
+    db.dispose_engines(api_app)
