@@ -42,19 +42,21 @@ def make_engine(url: str, **options) -> Engine:
 def make_autocommit_engine(engine: Engine) -> Engine:
     """Return an engine on `engine`'s database whose connections are in autocommit from the start.
 
-    Switching a pooled connection into autocommit and back on every submission cost some 6% of
-    the submission (bench/submit.py); a pool of its own does it once per connection. Nothing is
-    ever left open in autocommit, so the rollback a pool does when a connection comes back is
-    skipped too, as SQLAlchemy's pooling guide suggests for autocommit connections.
+    Switching a pooled connection into autocommit on every checkout and back on every return
+    cost some 6% of a submission (bench/submit.py); a pool of its own switches each connection
+    once, when it opens. In autocommit there is never anything to roll back, so SQLAlchemy is
+    told not to call the driver's rollback() when a connection closes either.
     """
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         # A pool of its own would open a second, empty in-memory database: share the pool.
         return engine.execution_options(isolation_level="AUTOCOMMIT")
+    # Each gunicorn worker keeps a connection in this pool beside the one in the main pool:
+    # count two per worker against PostgreSQL's max_connections.
     return make_engine(
         url.render_as_string(hide_password=False),
         isolation_level="AUTOCOMMIT",
-        pool_reset_on_return=None,
+        skip_autocommit_rollback=True,
     )
 
 

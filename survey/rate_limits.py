@@ -20,11 +20,11 @@ def _parsed(text: str) -> RateLimitItem:
 class SurveyLimiter(Limiter):
     """Flask-Limiter, whose before-request check counts a citizen's submission by one hit.
 
-    Flask-Limiter's check resolves, filters and evaluates every limit of the app on each
-    request, even for an endpoint with no limit of its own; on the busiest request of the
-    platform that cost more than the Redis round trip itself (9% of a submission's work,
-    bench/submit.py). A submission makes one hit on the same strategy and storage instead,
-    before CSRF or the form is looked at. Every other request (sign-in, say) is checked by
+    Flask-Limiter's check looks up the view, asks the request filters, evaluates the app's meta
+    limits and keeps per-request bookkeeping, even for an endpoint with no limit of its own; with
+    a separate hook for the hit besides, that was 9% of a submission's work (bench/submit.py).
+    A submission makes one hit on the same strategy and storage in that check instead, before
+    CSRF or the form is looked at. Every other request (sign-in, say) is checked by
     Flask-Limiter as usual.
     """
 
@@ -32,7 +32,7 @@ class SurveyLimiter(Limiter):
     # limits call it with in_middleware=False. A submission not counted here would go unlimited:
     # tests/test_citizen_form.py and tests/test_receipts.py check that it is limited.
     def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
-        if in_middleware and request.endpoint in SUBMIT_ENDPOINTS:
+        if in_middleware and request.method == "POST" and request.endpoint in SUBMIT_ENDPOINTS:
             self.check_submission_limit()
             return
         super()._check_request_limit(callable_name, in_middleware)

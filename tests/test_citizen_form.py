@@ -289,3 +289,17 @@ def test_submissions_are_rate_limited(app_config, make_counter):
     assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
     assert count_responses(limited) == 3
     db.dispose_engines(limited)
+
+
+def test_submissions_are_counted_before_the_csrf_check(app_config, make_counter):
+    from survey import create_app
+
+    counter = make_counter()
+    app_config |= {"RATELIMIT_ENABLED": True, "SUBMIT_RATE_LIMIT": "2 per minute"}
+    limited = create_app(app_config)
+    client = limited.test_client()
+    # A flood without CSRF tokens is refused by the limit, not checked token by token.
+    codes = [client.post(f"/s/{counter.token}", data=full_answers()).status_code for _ in range(4)]
+    assert codes == [400, 400, 429, 429]
+    assert count_responses(limited) == 0
+    db.dispose_engines(limited)

@@ -1,5 +1,6 @@
 """The data model: agency tree, questionnaire versions, responses and their constraints."""
 
+import sqlite3
 from dataclasses import replace
 from datetime import datetime
 
@@ -104,16 +105,33 @@ def test_database_refuses_duplicate_nonce_and_bad_weight(app, make_counter):
             session.commit()
 
 
+def _driver_autocommit(connection) -> bool:
+    driver = connection.connection.driver_connection
+    return (
+        driver.isolation_level is None
+        if isinstance(driver, sqlite3.Connection)
+        else driver.autocommit
+    )
+
+
 def test_submission_connections_write_at_once_without_a_transaction(app, make_counter):
     counter = make_counter()
     with app.app_context():
-        with db.autocommit_connection() as connection:
-            assert not connection.in_transaction()
-            connection.execute(
-                Agency.__table__.update().where(Agency.id == counter.agency_id).values(code="NEW")
-            )
-            # Seen from the app's other pool at once: nothing was left waiting for a COMMIT.
-            assert db.session().get(Agency, counter.agency_id).code == "NEW"
+        for code in ("NEW", "NEWER"):  # a fresh connection, then the same one back from the pool
+            with db.autocommit_connection() as connection:
+                assert _driver_autocommit(connection)
+                connection.execute(
+                    Agency.__table__.update()
+                    .where(Agency.id == counter.agency_id)
+                    .values(code=code)
+                )
+                # Seen from the app's other pool at once: nothing waits for a COMMIT.
+                session = db.session()
+                assert session.get(Agency, counter.agency_id, populate_existing=True).code == code
+                session.rollback()
+        # The main pool's connections stay transactional.
+        with db.engine().connect() as connection:
+            assert not _driver_autocommit(connection)
 
 
 def test_in_memory_sqlite_keeps_one_database_for_both_pools():
