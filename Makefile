@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# Links and QR codes point at the server `make run` starts, unless set otherwise.
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 export FLASK_APP := app
 
 .PHONY: run test install lint translations bench clean
@@ -17,6 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 install: $(VENV)/.installed
 
+run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: install
 	$(BIN)/flask init-db
 	$(BIN)/flask demo --if-empty
