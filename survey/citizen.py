@@ -2,11 +2,10 @@
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from survey import db
 from survey.counters import lookup_token
-from survey.forms import SOME_ANSWERS, collect_answers, form_class
+from survey.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
 from survey.models import Counter
 from survey.nonces import FormNonce, issue_nonce, open_nonce
 from survey.responses import Submission, store_for_token
@@ -107,8 +106,7 @@ def _refuse_submission(token: str, nonce: FormNonce | None):
     # Good answers with a nonce that is expired, made up, or from another counter's form: keep
     # the answers, give a fresh nonce and ask to send again.
     form.nonce.data = issue_nonce(counter.id, slug)
-    notice = _("This form had expired. Please press Send again.")
-    return render_form(counter, form, 422, notice, definition)
+    return render_form(counter, form, 422, FORM_EXPIRED, definition)
 
 
 @bp.get("/s/<token>/thanks")

@@ -16,6 +16,8 @@ NOT_APPLICABLE = "0"
 REQUIRED = _l("Please choose an answer for this question.")
 NOT_A_CHOICE = _l("This answer is not one of the choices. Please choose again.")
 SOME_ANSWERS = _l("Some answers need your attention. Please see below.")
+# Good answers with a nonce that is expired or not this form's: kept, with a fresh nonce.
+FORM_EXPIRED = _l("This form had expired. Please press Send again.")
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,10 @@ from typing import NoReturn
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from survey import db
 from survey.citizen import render_form
-from survey.forms import SOME_ANSWERS, collect_answers, form_class
+from survey.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
 from survey.models import Channel, Counter
 from survey.nonces import issue_nonce, read_nonce
 from survey.receipt_links import LinkExpired, LinkInvalid, read_link, response_for_dossier
@@ -75,9 +74,7 @@ def submit(signed: str):
     nonce = read_nonce(form.nonce.data, counter.id)
     if nonce is None:
         form.nonce.data = issue_nonce(counter.id, counter.questionnaire_slug)
-        return _render(
-            counter, signed, form, 422, _("This form had expired. Please press Send again.")
-        )
+        return _render(counter, signed, form, 422, FORM_EXPIRED)
     scores, details, comment = collect_answers(form, definition)
     created = store_submission(
         db.session(),

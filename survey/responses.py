@@ -150,15 +150,14 @@ def _own_values(
 
 def _already_stored(connection: Connection, submission: Submission) -> int | None:
     """Return the id of the response already stored with this nonce or dossier, if any."""
-    table = Response.__table__
     if submission.nonce:
         found = connection.execute(
-            select(table.c.id).where(table.c.nonce == submission.nonce)
+            select(_RESPONSES.c.id).where(_RESPONSES.c.nonce == submission.nonce)
         ).scalar()
         if found is not None:
             return found
     if submission.dossier_hash:
         return connection.execute(
-            select(table.c.id).where(table.c.dossier_hash == submission.dossier_hash)
+            select(_RESPONSES.c.id).where(_RESPONSES.c.dossier_hash == submission.dossier_hash)
         ).scalar()
     return None

@@ -263,6 +263,7 @@ def test_the_receipt_form_keeps_csrf_and_the_one_time_nonce(app, client, counter
     assert client.post(path, data={"nonce": fields["nonce"]} | full_answers()).status_code == 400
     bad_nonce = client.post(path, data=fields | {"nonce": "forged"} | full_answers())
     assert bad_nonce.status_code == 422
+    assert "Phiếu đã hết hạn" in bad_nonce.get_data(as_text=True)  # answers kept, send again
     missing = client.post(path, data=fields | {"A1": ""})
     assert missing.status_code == 422
     assert stored(app) == []
