@@ -31,7 +31,7 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
     from survey import create_app
     from survey.db import make_engine
     from survey.migrate import upgrade
-    from survey.versions import ensure_version
+    from survey.questionnaires.versions import ensure_version
 
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -118,8 +118,8 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
 def compute(path: Path, design: str) -> None:
     """Child process: time build_report and print a JSON line with the figures."""
     from survey import create_app
-    from survey.index_data import Selection
-    from survey.index_report import ReportOptions, build_report
+    from survey.results.data import Selection
+    from survey.results.report import ReportOptions, build_report
 
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench"})
     definition = app.extensions["questionnaires"]["sipas-service"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain script
 
-from survey.posters import PosterInfo, render_posters  # noqa: E402
+from survey.printing.posters import PosterInfo, render_posters  # noqa: E402
 
 WARDS = ["Vĩnh Thanh Vân", "Nguyễn Trung Trực", "An Hòa", "Rạch Sỏi", "Vĩnh Lạc", "Đông Thạnh"]
 

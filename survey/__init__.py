@@ -7,7 +7,7 @@ from flask import Flask
 from survey import db
 from survey.config import PROJECT_ROOT, default_config, environment_overrides, instance_secret_key
 from survey.extensions import babel, csrf, limiter, login_manager, select_locale
-from survey.questionnaires import load_directory
+from survey.questionnaires.loading import load_directory
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -40,12 +40,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from survey import api, citizen, cli, console, errors, pages, results
+    from survey import cli, console, errors, pages
+    from survey.api import views as api
+    from survey.citizen import receipts
+    from survey.citizen import views as citizen
+    from survey.results import views as results
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(citizen.bp)
+    app.register_blueprint(receipts.bp)  # the receipt-link pages /r/<signed>
     app.register_blueprint(console.bp)
-    console.init_app(app)  # the receipt-link pages /r/<signed>
     app.register_blueprint(results.bp)
     # The API authenticates each call with a bearer token, not a browser session: no CSRF.
     csrf.exempt(api.bp)

@@ -7,7 +7,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from survey.rate_limits import SurveyLimiter
+from survey.citizen.rate_limits import SurveyLimiter
 
 csrf = CSRFProtect()
 babel = Babel()

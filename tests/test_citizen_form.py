@@ -7,8 +7,8 @@ from helpers import full_answers, hidden_fields
 from sqlalchemy import func, select
 
 from survey import db
+from survey.console.operations import rotate_token, set_counter_active, update_counter
 from survey.models import Channel, Counter, ReplacedToken, Response
-from survey.staff_ops import rotate_token, set_counter_active, update_counter
 
 
 def count_responses(app) -> int:

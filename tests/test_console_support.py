@@ -12,7 +12,7 @@ from helpers import hidden_fields
 from sqlalchemy import select
 
 from survey import db
-from survey import staff_ops as ops
+from survey.console import operations as ops
 from survey.models import Agency
 
 PASSWORD = "correct-horse-battery"

@@ -5,8 +5,8 @@ from pathlib import Path
 import yaml
 from werkzeug.datastructures import MultiDict
 
-from survey.forms import build_form_class, collect_answers
-from survey.questionnaires import load_file
+from survey.citizen.forms import build_form_class, collect_answers
+from survey.questionnaires.loading import load_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
 

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from survey import db
 from survey.models import Response
+from survey.questionnaires.versions import ensure_version
 from survey.timeutil import vietnam_day
-from survey.versions import ensure_version
 
 ITEMS = 17  # 16 criteria + OVERALL
 
@@ -240,7 +240,7 @@ def test_older_versions_are_read_with_their_own_layout(app, runner, make_counter
         first = old_data["sections"][0]["questions"]
         first[0], first[1] = first[1], first[0]
         old_data["sections"] = [s for s in old_data["sections"] if s["key"] != "overall"]
-        from survey.questionnaires import check
+        from survey.questionnaires.loading import check
 
         old = check(old_data, "old")
         old_version = ensure_version(session, replace(old, slug="sipas-service"))

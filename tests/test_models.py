@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from survey import db
+from survey.citizen.submission import Submission, store_submission
 from survey.models import Agency, Questionnaire, Response
-from survey.responses import Submission, store_submission
-from survey.versions import ensure_version
+from survey.questionnaires.versions import ensure_version
 
 
 def test_agency_tree_and_names(app, make_agency):

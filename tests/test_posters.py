@@ -10,8 +10,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from survey.posters import CALL_TO_ACTION, CALL_TO_ACTION_EN, PosterInfo, render_posters
-from survey.qr import QUIET_ZONE, qr_matrix
+from survey.printing.posters import CALL_TO_ACTION, CALL_TO_ACTION_EN, PosterInfo, render_posters
+from survey.printing.qr import QUIET_ZONE, qr_matrix
 from tests.needs import need_program
 
 DPI = 150

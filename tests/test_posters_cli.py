@@ -13,7 +13,7 @@ from PIL import Image
 from test_console_support import add_user, login
 
 from survey import db
-from survey import staff_ops as ops
+from survey.console import operations as ops
 
 BASE = "http://survey.test"
 

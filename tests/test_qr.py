@@ -8,7 +8,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from survey.qr import QUIET_ZONE, dark_runs, qr_matrix, qr_png, qr_svg
+from survey.printing.qr import QUIET_ZONE, dark_runs, qr_matrix, qr_png, qr_svg
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

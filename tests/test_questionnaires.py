@@ -7,7 +7,7 @@ import yaml
 from helpers import SIPAS_ITEMS
 
 from survey import create_app
-from survey.questionnaires import QuestionnaireError, load_directory, load_file
+from survey.questionnaires.loading import QuestionnaireError, load_directory, load_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
 

@@ -11,8 +11,8 @@ from test_console_support import build_world, login
 
 from survey import db
 from survey.models import Channel, Counter, Response
+from survey.questionnaires.versions import ensure_version
 from survey.timeutil import vietnam_day
-from survey.versions import ensure_version
 
 
 @pytest.fixture

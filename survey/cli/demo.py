@@ -10,11 +10,11 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from survey.imports import new_token
+from survey.links import new_token
 from survey.models import Agency, Channel, Counter, Response, utcnow
-from survey.questionnaires import Definition
+from survey.questionnaires.loading import Definition
+from survey.questionnaires.versions import ensure_version
 from survey.timeutil import VIETNAM, to_utc_naive, vietnam_day
-from survey.versions import ensure_version
 
 # (code, name_vi, name_en, level, parent, counters, agency effect on the latent scale)
 AGENCIES = [

@@ -5,22 +5,19 @@ bad row is reported with its line number and reason.
 """
 
 import math
-import secrets
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from survey.links import new_token
 from survey.models import Agency, AgencyLevel, Channel, Counter, Response
-from survey.questionnaires import Definition
+from survey.questionnaires.loading import Definition
+from survey.questionnaires.versions import ensure_version
 from survey.tables import Row, TableError, require_columns
 from survey.timeutil import to_utc_naive, vietnam_day
-from survey.versions import ensure_version
 
-# Letters and digits that cannot be mistaken for each other when a citizen types the address.
-TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-TOKEN_LENGTH = 10
 COMMENT_LIMIT = 1000
 
 
@@ -30,11 +27,6 @@ class ImportRejected(ValueError):
     def __init__(self, problems: list[tuple[int, str]]):
         self.problems = problems
         super().__init__("\n".join(f"line {n}: {reason}" for n, reason in problems))
-
-
-def new_token() -> str:
-    """Return a fresh, unguessable counter token that is easy to type."""
-    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
 
 def _reject_extra_cells(rows: list[Row], problems: list) -> None:

@@ -30,8 +30,8 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired
 
 from survey import db
-from survey.accounts import authenticate, normalise_email
-from survey.console_forms import REQUIRED, too_long
+from survey.console.forms import REQUIRED, too_long
+from survey.console.passwords import authenticate, normalise_email
 from survey.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)

@@ -25,7 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from survey.qr import QUIET_ZONE, dark_runs, qr_matrix
+from survey.printing.qr import QUIET_ZONE, dark_runs, qr_matrix
 
 REGULAR = "BeVietnamPro"
 BOLD = "BeVietnamPro-Bold"

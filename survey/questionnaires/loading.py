@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from survey.question_types import QUESTION_TYPES
+from survey.questionnaires.types import QUESTION_TYPES
 
 LOCALES = ("vi", "en")
 

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from analysis import FIELDS, index_rows
 from analysis.data import Responses
 from analysis.poststratification import poststratify
-from survey.index_data import IndexData, Selection, load_index_data
-from survey.questionnaires import Definition
+from survey.questionnaires.loading import Definition
+from survey.results.data import IndexData, Selection, load_index_data
 from survey.tables import TableError, read_table
 
 # The output columns: the analysis fields, with the agency's name beside its code.

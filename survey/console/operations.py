@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from survey import audit
-from survey.accounts import generate_password, hash_password, normalise_email
-from survey.imports import new_token
+from survey.console import audit
+from survey.console.passwords import generate_password, hash_password, normalise_email
+from survey.links import new_token
 from survey.models import Agency, Counter, ReplacedToken, User, utcnow
 from survey.permissions import Role
 

@@ -6,12 +6,12 @@ from flask import Blueprint, abort, current_app, redirect, render_template, url_
 from flask_babel import get_locale
 
 from survey import db
-from survey.citizen import render_form
-from survey.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
+from survey.citizen.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
+from survey.citizen.nonces import issue_nonce, read_nonce
+from survey.citizen.submission import Submission, store_submission
+from survey.citizen.views import render_form
 from survey.models import Channel, Counter
-from survey.nonces import issue_nonce, read_nonce
 from survey.receipt_links import LinkExpired, LinkInvalid, read_link, response_for_dossier
-from survey.responses import Submission, store_submission
 
 bp = Blueprint("receipts", __name__)
 

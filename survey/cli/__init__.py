@@ -8,9 +8,9 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from survey import db
-from survey.counters import survey_url
-from survey.demo import demo_loaded, load_demo
-from survey.imports import ImportRejected, import_agencies, import_counters, import_paper_forms
+from survey.cli.demo import demo_loaded, load_demo
+from survey.cli.imports import ImportRejected, import_agencies, import_counters, import_paper_forms
+from survey.links import survey_url
 from survey.migrate import upgrade
 from survey.models import Counter
 from survey.tables import TableError, read_table
@@ -118,7 +118,8 @@ def responses_import(file: Path, slug: str):
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    from survey import cli_indices, cli_staff
+    from survey.cli import indices as cli_indices
+    from survey.cli import staff as cli_staff
 
     for command in (init_db_command, demo_command, agencies, counters, responses):
         app.cli.add_command(command)

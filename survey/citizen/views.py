@@ -4,12 +4,12 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 
 from survey import db
-from survey.counters import lookup_token
-from survey.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
+from survey.citizen.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
+from survey.citizen.nonces import FormNonce, issue_nonce, open_nonce
+from survey.citizen.submission import Submission, store_for_token
+from survey.links import lookup_token
 from survey.models import Counter
-from survey.nonces import FormNonce, issue_nonce, open_nonce
-from survey.responses import Submission, store_for_token
-from survey.versions import questionnaire_version_id
+from survey.questionnaires.versions import questionnaire_version_id
 
 # Submissions are rate-limited per address before the view runs: see survey/rate_limits.py.
 bp = Blueprint("citizen", __name__)

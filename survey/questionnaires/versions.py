@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from survey import db
 from survey.models import Questionnaire
-from survey.questionnaires import Definition
+from survey.questionnaires.loading import Definition
 
 
 def questionnaire_version_id(definition: Definition, session: Session | None = None) -> int:

@@ -8,8 +8,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from survey import db
-from survey.index_data import PERIODS, Selection
-from survey.index_report import (
+from survey.results.data import PERIODS, Selection
+from survey.results.report import (
     DESIGNS,
     ReportOptions,
     build_report,

@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey.imports import TOKEN_ALPHABET
+from survey.links import TOKEN_ALPHABET
 from survey.models import User
 
 # argon2-cffi's defaults follow RFC 9106's second recommended option (argon2id, 64 MiB).

@@ -5,10 +5,9 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from survey import db
-from survey.charts import forest_plot, trend_chart
-from survey.index_report import build_report, to_csv, to_json, to_xlsx
 from survey.permissions import agency_or_404, is_admin, may_manage_anything, visible_agency_ids
-from survey.result_pages import (
+from survey.results.charts import forest_plot, trend_chart
+from survey.results.filters import (
     FilterError,
     agency_codes,
     latest_period,
@@ -16,6 +15,7 @@ from survey.result_pages import (
     verified_shares,
     visible_rows,
 )
+from survey.results.report import build_report, to_csv, to_json, to_xlsx
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 

@@ -8,11 +8,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from survey.citizen.nonces import FormNonce
 from survey.models import Channel, Counter, Response, ResponseStatus, utcnow
-from survey.nonces import FormNonce
-from survey.questionnaires import Definition
+from survey.questionnaires.loading import Definition
+from survey.questionnaires.versions import questionnaire_version_id
 from survey.timeutil import vietnam_day
-from survey.versions import questionnaire_version_id
 
 _RESPONSES = Response.__table__
 _COUNTERS = Counter.__table__

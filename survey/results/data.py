@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from analysis.data import Responses, Scheme
 from survey.models import Agency, Counter, Questionnaire
-from survey.questionnaires import Definition, check
+from survey.questionnaires.loading import Definition, check
 from survey.timeutil import day_number
 
 PERIODS = ("month", "quarter", "year")

@@ -1,11 +1,16 @@
-"""Queries about counters and their tokens."""
+"""Poster links: counter tokens, the survey URL they make, and what a scanned token leads to."""
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.models import Counter, ReplacedToken
+
+# Letters and digits that cannot be mistaken for each other when a citizen types the address.
+TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+TOKEN_LENGTH = 10
 
 
 @dataclass(frozen=True)
@@ -35,3 +40,8 @@ def lookup_token(session: Session, token: str) -> TokenLookup:
 def survey_url(base_url: str, token: str) -> str:
     """Return the public survey URL of a counter token."""
     return f"{base_url}/s/{token}"
+
+
+def new_token() -> str:
+    """Return a fresh, unguessable counter token that is easy to type."""
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from survey.index_data import PERIODS, Selection
-from survey.index_report import DESIGNS, ReportOptions
 from survey.models import Agency, Channel, Questionnaire, Response
+from survey.results.data import PERIODS, Selection
+from survey.results.report import DESIGNS, ReportOptions
 from survey.timeutil import day_number
 
 

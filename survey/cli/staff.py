@@ -8,11 +8,11 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from survey import db
-from survey import staff_ops as ops
-from survey.accounts import password_problem
+from survey.console import operations as ops
+from survey.console.passwords import password_problem
+from survey.console.queries import agency_by_code, posters_for_agency
 from survey.permissions import Role
-from survey.posters import render_posters
-from survey.staff_queries import agency_by_code, posters_for_agency
+from survey.printing.posters import render_posters
 
 users = AppGroup("users", help="Staff accounts of the console.")
 

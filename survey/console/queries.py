@@ -7,10 +7,10 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from survey.counters import survey_url
+from survey.links import survey_url
 from survey.models import Agency, Counter, User
 from survey.permissions import subtree_ids
-from survey.posters import PosterInfo
+from survey.printing.posters import PosterInfo
 from survey.timeutil import VIETNAM
 
 

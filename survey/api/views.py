@@ -10,12 +10,12 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import force_locale
 
 from survey import db
-from survey.index_report import build_report, to_json
+from survey.console.queries import active_counter_by_code
 from survey.permissions import api_token_valid
-from survey.qr import qr_png, qr_svg
+from survey.printing.qr import qr_png, qr_svg
 from survey.receipt_links import dossier_hash, dossier_problem, issue_link, response_for_dossier
-from survey.result_pages import FilterError, parse_filters
-from survey.staff_queries import active_counter_by_code
+from survey.results.filters import FilterError, parse_filters
+from survey.results.report import build_report, to_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

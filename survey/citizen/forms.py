@@ -10,7 +10,7 @@ from wtforms import Field, HiddenField, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import Length, Optional, StopValidation
 
-from survey.questionnaires import Definition
+from survey.questionnaires.loading import Definition
 
 NOT_APPLICABLE = "0"
 REQUIRED = _l("Please choose an answer for this question.")

@@ -1,0 +1,1 @@
+"""What is printed: QR codes and posters."""

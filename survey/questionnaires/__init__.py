@@ -1,0 +1,1 @@
+"""Questionnaires as data: loading and checking the files, question types, versions."""

@@ -1,0 +1,1 @@
+"""The evaluators' side: reading responses, computing the report, pages, charts and downloads."""
