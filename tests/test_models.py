@@ -5,13 +5,13 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from survey import db
-from survey.citizen.submission import Submission, store_submission
-from survey.models import Agency, Questionnaire, Response
+from survey.models import Agency, Channel, Questionnaire, Response, ResponseStatus
 from survey.questionnaires.versions import ensure_version
+from survey.responses import response_values
 
 
 def test_agency_tree_and_names(app, make_agency):
@@ -53,30 +53,24 @@ def test_stored_time_is_utc_and_grouping_day_is_vietnam_time(app, make_counter):
     with app.app_context():
         session = db.session()
         definition = app.extensions["questionnaires"]["sipas-service"]
+        version = ensure_version(session, definition)
         # 20:30 UTC on 31 March is 03:30 on 1 April in Vietnam.
-        response_id, created = store_submission(
-            session,
-            counter,
+        values = response_values(
             definition,
-            Submission({"A1": 5}, {}, None, "vi", nonce="n1"),
+            {"A1": 5, "B2": 3},
+            channel=Channel.IMPORT,
+            questionnaire_id=version.id,
+            counter=counter,
             submitted_at=datetime(2026, 3, 31, 20, 30),
         )
-        assert created
-        response = session.get(Response, response_id)
+        session.execute(insert(Response), [values])
+        session.commit()
+        response = session.scalars(select(Response)).one()
         assert response.submitted_at == datetime(2026, 3, 31, 20, 30)
         assert response.local_day == 20260401
-
-
-def test_same_nonce_is_stored_once(app, make_counter):
-    counter = make_counter()
-    with app.app_context():
-        session = db.session()
-        definition = app.extensions["questionnaires"]["sipas-service"]
-        submission = Submission({"A1": 5}, {}, None, "vi", nonce="same")
-        first, created_first = store_submission(session, counter, definition, submission)
-        again, created_again = store_submission(session, counter, definition, submission)
-        assert created_first and not created_again and first == again
-        assert len(session.scalars(select(Response)).all()) == 1
+        assert response.scores == "5000300000000000"
+        assert response.status == ResponseStatus.VALID and response.weight == 1.0
+        assert (response.counter_id, response.agency_id) == (counter.id, counter.agency_id)
 
 
 def test_database_refuses_duplicate_nonce_and_bad_weight(app, make_counter):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from test_console_support import add_user, login, post
 
 from survey import create_app, db
+from survey.console.operations import update_counter
 from survey.models import AuditEntry, Channel, Counter, Response
 from survey.receipt_links import dossier_hash, issue_link
 
@@ -196,6 +197,34 @@ def test_a_dossier_is_evaluated_once(app, client, counter, make_counter, make_ag
     assert [r.scores[:3] for r in stored(app)] == ["555"]
     reissued = api(client, {"counter": counter.code, "dossier": DOSSIER})
     assert reissued.status_code == 201 and reissued.json["already_evaluated"] is True
+
+
+def test_answers_are_stored_for_the_questionnaire_the_citizen_saw(app, client, counter):
+    # The receipt form is open when a manager switches the counter to the quick form: the
+    # answers the citizen gave are stored, to the questionnaire the citizen saw.
+    path = link_for(app, counter.id).removeprefix("http://survey.test")
+    hidden = hidden_fields(client.get(path).get_data(as_text=True))
+    with app.app_context():
+        session = db.session()
+        update_counter(
+            session, None, session.get(Counter, counter.id), counter.name, "counter-quick"
+        )
+    incomplete = full_answers("4")
+    del incomplete["E3"]
+    reply = client.post(path, data=hidden | incomplete)
+    assert reply.status_code == 422
+    html = reply.get_data(as_text=True)
+    # The questionnaire being answered, with every answer kept and the one problem named.
+    assert 'id="e-E3"' in html and 'name="Q1"' not in html
+    assert 'name="A1" value="4" checked' in html
+    reply = client.post(path, data=hidden | full_answers("4"))
+    assert reply.status_code == 303
+    (response,) = stored(app)
+    with app.app_context():
+        response = db.session().get(Response, response.id)
+        assert response.questionnaire.slug == "sipas-service"
+        assert response.scores.startswith("4" * 16)
+        assert response.channel == Channel.RECEIPT
 
 
 def test_other_dossiers_and_the_poster_still_take_answers(app, client, counter):

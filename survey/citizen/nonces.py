@@ -50,8 +50,3 @@ def open_nonce(signed: str | None) -> FormNonce | None:
         return None
     return FormNonce(counter_id, questionnaire, str(value))
 
-
-def read_nonce(signed: str | None, counter_id: int) -> str | None:
-    """Return the nonce's random part when `signed` is genuine, fresh and for `counter_id`."""
-    nonce = open_nonce(signed)
-    return nonce.value if nonce is not None and nonce.counter_id == counter_id else None

@@ -6,9 +6,9 @@ from flask import Blueprint, abort, current_app, redirect, render_template, url_
 from flask_babel import get_locale
 
 from survey import db
-from survey.citizen.forms import FORM_EXPIRED, SOME_ANSWERS, collect_answers, form_class
-from survey.citizen.nonces import issue_nonce, read_nonce
-from survey.citizen.submission import Submission, store_submission
+from survey.citizen.forms import form_class
+from survey.citizen.nonces import issue_nonce
+from survey.citizen.submission import Result, Target, receive
 from survey.citizen.views import render_form
 from survey.models import Channel, Counter
 from survey.receipt_links import LinkExpired, LinkInvalid, read_link, response_for_dossier
@@ -35,10 +35,9 @@ def _open(signed: str) -> tuple[Counter, str]:
     return counter, link.dossier_hash
 
 
-def _render(counter: Counter, signed: str, form, status: int = 200, notice: str | None = None):
-    return render_form(
-        counter, form, status, notice, form_action=url_for("receipts.submit", signed=signed)
-    )
+def _render(counter: Counter, signed: str, form, status=200, notice=None, definition=None):
+    action = url_for("receipts.submit", signed=signed)
+    return render_form(counter, form, status, notice, definition, form_action=action)
 
 
 @bp.get("/r/<signed>")
@@ -58,41 +57,17 @@ def form(signed: str):
 def submit(signed: str):
     """Store the dossier's one evaluation and send the citizen to the thank-you page."""
     counter, hashed = _open(signed)
-    definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
-    locale = str(get_locale())
-    form = form_class(definition, locale)()
-    thanks = redirect(url_for("citizen.thanks", token=counter.token), code=303)
-    earlier = response_for_dossier(db.session(), hashed)
-    if earlier is not None:
-        # The same form sent twice (a double tap) is thanked again; any other form is refused.
-        same_form = earlier.nonce is not None and earlier.nonce == read_nonce(
-            form.nonce.data, counter.id
-        )
-        return thanks if same_form else _refuse("citizen/receipt_used.html", 409)
-    if not form.validate_on_submit():
-        return _render(counter, signed, form, 422, SOME_ANSWERS)
-    nonce = read_nonce(form.nonce.data, counter.id)
-    if nonce is None:
-        form.nonce.data = issue_nonce(counter.id, counter.questionnaire_slug)
-        return _render(counter, signed, form, 422, FORM_EXPIRED)
-    scores, details, comment = collect_answers(form, definition)
-    created = store_submission(
-        db.session(),
-        counter,
-        definition,
-        Submission(
-            scores,
-            details,
-            comment,
-            locale=locale,
-            channel=Channel.RECEIPT,
-            nonce=nonce,
-            dossier_hash=hashed,
-        ),
-    )[1]
-    if not created:
-        stored = response_for_dossier(db.session(), hashed)
-        if stored is not None and stored.nonce != nonce:
-            # Another form for this dossier was stored between our check and our write.
-            _refuse("citizen/receipt_used.html", 409)
-    return thanks
+    target = Target(
+        # Checked active a moment ago by _open; a counter retired since takes nothing (the
+        # guarded insert), and the next try of the link gets the 404 page.
+        find_counter=lambda: counter,
+        counter_id=counter.id,
+        dossier_hash=hashed,
+        channel=Channel.RECEIPT,
+    )
+    outcome = receive(target, str(get_locale()))
+    if outcome.result is Result.STORED:
+        return redirect(url_for("citizen.thanks", token=counter.token), code=303)
+    if outcome.result is Result.DOSSIER_USED:
+        _refuse("citizen/receipt_used.html", 409)
+    return _render(counter, signed, outcome.form, 422, outcome.notice, outcome.definition)

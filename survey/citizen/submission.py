@@ -1,163 +1,174 @@
-"""Writing responses: each submitted form is stored exactly once."""
+"""The one submission path of the citizen's forms (QR poster and receipt link).
 
+`receive` validates the answers against the questionnaire named in the form's signed nonce,
+stores them once and returns an `Outcome` that the view turns into a page. The busiest request
+of the platform: a good form is checked and stored in one INSERT ... SELECT on an autocommit
+connection, with no counter lookup; the counter is looked up only to answer anything else.
+"""
+
+import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
+from flask import current_app, request
 from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from survey.citizen.nonces import FormNonce
-from survey.models import Channel, Counter, Response, ResponseStatus, utcnow
+from survey import db
+from survey.citizen.forms import FORM_EXPIRED, SOME_ANSWERS, SurveyForm, collect_answers, form_class
+from survey.citizen.nonces import FormNonce, issue_nonce, open_nonce
+from survey.models import Channel, Counter, Response
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import questionnaire_version_id
-from survey.timeutil import vietnam_day
+from survey.responses import OWN_COLUMNS, response_values
 
 _RESPONSES = Response.__table__
 _COUNTERS = Counter.__table__
-_INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
 
-# Everything a response holds except what comes from its counter.
-_OWN_COLUMNS = (
-    "questionnaire_id",
-    "submitted_at",
-    "local_day",
-    "locale",
-    "channel",
-    "weight",
-    "scores",
-    "details",
-    "comment",
-    "nonce",
-    "dossier_hash",
-    "status",
-)
-# INSERT ... SELECT from the counter, only while the token is still that counter's and it is
-# active: the check and the write are one statement (one round trip), and a poster retired or
-# replaced a moment ago cannot slip a response in between them.
-_INSERT_FOR_TOKEN = (
-    insert(_RESPONSES)
-    .from_select(
-        [*_OWN_COLUMNS, "counter_id", "agency_id"],
-        select(
-            *(bindparam(name, type_=_RESPONSES.c[name].type) for name in _OWN_COLUMNS),
-            _COUNTERS.c.id,
-            _COUNTERS.c.agency_id,
-        ).where(
-            _COUNTERS.c.id == bindparam("form_counter_id"),
-            _COUNTERS.c.token == bindparam("form_token"),
-            _COUNTERS.c.active == true(),
-        ),
+
+def _guarded_insert(by_token: bool):
+    # INSERT ... SELECT from the counter, only while it is active (and, for a poster, while the
+    # token is still its own): the check and the write are one statement, one round trip, and
+    # a poster retired or replaced a moment ago cannot slip a response in between them.
+    guard = [_COUNTERS.c.id == bindparam("form_counter_id"), _COUNTERS.c.active == true()]
+    if by_token:
+        guard.append(_COUNTERS.c.token == bindparam("form_token"))
+    columns = (bindparam(name, type_=_RESPONSES.c[name].type) for name in OWN_COLUMNS)
+    chosen = select(*columns, _COUNTERS.c.id, _COUNTERS.c.agency_id).where(*guard)
+    return (
+        insert(_RESPONSES)
+        .from_select([*OWN_COLUMNS, "counter_id", "agency_id"], chosen)
+        .returning(_RESPONSES.c.id)
     )
-    .returning(_RESPONSES.c.id)
-)
+
+
+_INSERT_FOR_TOKEN = _guarded_insert(by_token=True)
+_INSERT_FOR_COUNTER = _guarded_insert(by_token=False)
+
+
+class Result(enum.StrEnum):
+    """What became of a submitted form."""
+
+    STORED = "stored"  # stored now, or stored already from this very form (a double tap)
+    INVALID = "invalid"  # some answers need attention: the form again, with the problems
+    EXPIRED = "expired"  # good answers, but the nonce was stale or not this counter's
+    DOSSIER_USED = "dossier-used"  # another form was already stored for this dossier
 
 
 @dataclass(frozen=True)
-class Submission:
-    """A citizen's answers, ready to be stored."""
+class Target:
+    """Where a form was sent: a poster's token, or a receipt link's counter and dossier."""
 
-    scores: dict[str, int | None]
-    details: dict
-    comment: str | None
-    locale: str
-    channel: str = Channel.QR
-    nonce: str | None = None
+    # Return the active counter of the address, or stop the request with its 404 / 410 page.
+    find_counter: Callable[[], Counter]
+    token: str | None = None
+    counter_id: int | None = None
     dossier_hash: str | None = None
+    channel: str = Channel.QR
 
 
-def store_submission(
-    session: Session,
-    counter: Counter,
-    definition: Definition,
-    submission: Submission,
-    submitted_at: datetime | None = None,
-) -> tuple[int, bool]:
-    """Store `submission` for `counter` and commit the session; return (response id, created).
+@dataclass
+class Outcome:
+    """A submission's result, and what a page needs to show anything but the thank-you."""
 
-    A form whose nonce (or dossier) was already stored is not stored again: the id of the
-    response stored the first time is returned with created False, so a double tap or a
-    resubmission after a network error shows the same thank-you page.
-    """
-    values = _own_values(
-        questionnaire_version_id(definition, session), definition, submission, submitted_at
+    result: Result
+    counter: Counter | None = None
+    form: SurveyForm | None = None
+    definition: Definition | None = None
+    response_id: int | None = None
+
+    @property
+    def notice(self):
+        """Return the message above a form shown again."""
+        return FORM_EXPIRED if self.result is Result.EXPIRED else SOME_ANSWERS
+
+
+def receive(target: Target, locale: str) -> Outcome:
+    """Validate the posted form, store it once and say what became of it."""
+    questionnaires = current_app.extensions["questionnaires"]
+    nonce = open_nonce(request.form.get("nonce"))
+    if target.dossier_hash is not None:
+        # One evaluation per dossier: the same form sent twice is thanked again, any other is
+        # refused, before its answers are even looked at.
+        with db.autocommit_connection() as connection:
+            earlier = _stored_for(connection, dossier_hash=target.dossier_hash)
+        if earlier is not None:
+            return _earlier_outcome(earlier, nonce)
+    definition = questionnaires.get(nonce.questionnaire) if nonce else None
+    if definition is None:
+        # No genuine, fresh nonce: check the answers against the counter's questionnaire, keep
+        # them, and ask the citizen to send again with a fresh nonce.
+        counter = target.find_counter()
+        definition = questionnaires[counter.questionnaire_slug]
+        return _refused(counter, definition, form_class(definition, locale)())
+    form = form_class(definition, locale)()
+    if not form.validate():
+        return Outcome(Result.INVALID, target.find_counter(), form, definition)
+    scores, details, comment = collect_answers(form, definition)
+    values = response_values(
+        definition,
+        scores,
+        channel=target.channel,
+        questionnaire_id=questionnaire_version_id(definition),
+        locale=locale,
+        details=details,
+        comment=comment,
+        nonce=nonce.value,
+        dossier_hash=target.dossier_hash,
     )
-    values |= {"counter_id": counter.id, "agency_id": counter.agency_id}
-    # Insert first and let the unique nonce / dossier constraints refuse a second copy: the
-    # common case costs one statement, and two racing requests cannot both be stored.
+    if target.counter_id is None or nonce.counter_id == target.counter_id:
+        with db.autocommit_connection() as connection:
+            outcome = _store(connection, target, nonce, values)
+        if outcome is not None:
+            return outcome
+    # Nothing stored: the counter was retired or its poster replaced since the form opened
+    # (find_counter stops with 404 / 410), or the nonce is another counter's form.
+    counter = target.find_counter()
+    form.nonce.data = issue_nonce(counter.id, definition.slug)
+    return Outcome(Result.EXPIRED, counter, form, definition)
+
+
+def _refused(counter: Counter, definition: Definition, form: SurveyForm) -> Outcome:
+    if not form.validate():
+        return Outcome(Result.INVALID, counter, form, definition)
+    form.nonce.data = issue_nonce(counter.id, definition.slug)
+    return Outcome(Result.EXPIRED, counter, form, definition)
+
+
+def _store(
+    connection: Connection, target: Target, nonce: FormNonce, values: dict
+) -> Outcome | None:
+    """Insert the response; return the outcome, or None when the counter took nothing."""
+    statement = _INSERT_FOR_TOKEN if target.token is not None else _INSERT_FOR_COUNTER
+    parameters = values | {"form_counter_id": nonce.counter_id, "form_token": target.token}
     try:
-        new_id = session.connection().execute(_INSERT_RESPONSE, values).scalar_one()
-        session.commit()
+        new_id = connection.execute(statement, parameters).scalar()
     except IntegrityError:
-        session.rollback()
-        existing = _already_stored(session.connection(), submission)
-        if existing is None:
+        # The unique nonce or dossier refused a second copy: a double tap, a resubmission
+        # after a network error, or another form for the same dossier stored a moment ago.
+        earlier = _stored_for(connection, nonce=nonce.value)
+        if earlier is None and target.dossier_hash is not None:
+            earlier = _stored_for(connection, dossier_hash=target.dossier_hash)
+        if earlier is None:
             raise
-        return existing, False
-    return new_id, True
+        return _earlier_outcome(earlier, nonce)
+    return Outcome(Result.STORED, response_id=new_id) if new_id is not None else None
 
 
-def store_for_token(
-    connection: Connection,
-    token: str,
-    nonce: FormNonce,
-    questionnaire_id: int,
-    definition: Definition,
-    submission: Submission,
-) -> tuple[int, bool] | None:
-    """Store a form sent to `token` with `nonce`; return (response id, created), or None.
-
-    None means nothing was stored because the token is no longer the active counter's that
-    issued the nonce (retired, replaced, or a nonce from another counter's form): the caller
-    looks the token up to say which. A nonce already stored returns the first response's id
-    with created False. `connection` is in autocommit mode.
-    """
-    values = _own_values(questionnaire_id, definition, submission)
-    values |= {"form_counter_id": nonce.counter_id, "form_token": token}
-    try:
-        new_id = connection.execute(_INSERT_FOR_TOKEN, values).scalar()
-    except IntegrityError:
-        existing = _already_stored(connection, submission)
-        if existing is None:
-            raise
-        return existing, False
-    return (new_id, True) if new_id is not None else None
+def _earlier_outcome(earlier: tuple[int, str | None], nonce: FormNonce | None) -> Outcome:
+    response_id, stored_nonce = earlier
+    if nonce is not None and stored_nonce == nonce.value:
+        return Outcome(Result.STORED, response_id=response_id)
+    return Outcome(Result.DOSSIER_USED, response_id=response_id)
 
 
-def _own_values(
-    questionnaire_id: int,
-    definition: Definition,
-    submission: Submission,
-    submitted_at: datetime | None = None,
-) -> dict:
-    moment = submitted_at or utcnow()
-    return dict(
-        questionnaire_id=questionnaire_id,
-        submitted_at=moment,
-        local_day=vietnam_day(moment),
-        locale=submission.locale,
-        channel=submission.channel,
-        weight=1.0,
-        scores=definition.encode_scores(submission.scores),
-        details=submission.details,
-        comment=submission.comment,
-        nonce=submission.nonce,
-        dossier_hash=submission.dossier_hash,
-        status=ResponseStatus.VALID,
-    )
-
-
-def _already_stored(connection: Connection, submission: Submission) -> int | None:
-    """Return the id of the response already stored with this nonce or dossier, if any."""
-    if submission.nonce:
-        found = connection.execute(
-            select(_RESPONSES.c.id).where(_RESPONSES.c.nonce == submission.nonce)
-        ).scalar()
-        if found is not None:
-            return found
-    if submission.dossier_hash:
-        return connection.execute(
-            select(_RESPONSES.c.id).where(_RESPONSES.c.dossier_hash == submission.dossier_hash)
-        ).scalar()
-    return None
+def _stored_for(
+    connection: Connection, nonce: str | None = None, dossier_hash: str | None = None
+) -> tuple[int, str | None] | None:
+    """Return (id, nonce) of the response stored with this nonce or for this dossier, if any."""
+    column = _RESPONSES.c.nonce if nonce is not None else _RESPONSES.c.dossier_hash
+    row = connection.execute(
+        select(_RESPONSES.c.id, _RESPONSES.c.nonce).where(column == (nonce or dossier_hash))
+    ).first()
+    return (row[0], row[1]) if row is not None else None

@@ -14,7 +14,8 @@ from survey.links import new_token
 from survey.models import Agency, Channel, Counter, Response, utcnow
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import ensure_version
-from survey.timeutil import VIETNAM, to_utc_naive, vietnam_day
+from survey.responses import response_values
+from survey.timeutil import VIETNAM, to_utc_naive
 
 # (code, name_vi, name_en, level, parent, counters, agency effect on the latent scale)
 AGENCIES = [
@@ -216,21 +217,17 @@ def _answers(rng, counter, definition, version_id, effect, n, now) -> list[dict]
             values[key] = None if rng.random() < rate else value
         moment = _working_time(rng, now)
         rows.append(
-            {
-                "questionnaire_id": version_id,
-                "counter_id": counter.id,
-                "agency_id": counter.agency_id,
-                "submitted_at": moment,
-                "local_day": vietnam_day(moment),
-                "locale": "vi" if rng.random() < 0.93 else "en",
-                "channel": Channel.QR if rng.random() < 0.8 else Channel.RECEIPT,
-                "weight": 1.0,
-                "psu": None,
-                "status": "valid",
-                "scores": definition.encode_scores(values),
-                "details": _details(rng),
-                "comment": None,
-            }
+            response_values(
+                definition,
+                values,
+                # The same draws, in the same order, as before: the demo province stays the same.
+                locale="vi" if rng.random() < 0.93 else "en",
+                channel=Channel.QR if rng.random() < 0.8 else Channel.RECEIPT,
+                details=_details(rng),
+                questionnaire_id=version_id,
+                counter=counter,
+                submitted_at=moment,
+            )
         )
     return rows
 
