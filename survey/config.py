@@ -15,6 +15,7 @@ ENV_SETTINGS = (
     "SUBMIT_RATE_LIMIT",
     "RECEIPT_LINK_DAYS",
     "API_TOKENS",
+    "PROXY_HOPS",
 )
 
 
@@ -29,6 +30,9 @@ def default_config(instance_path: Path) -> dict:
         "LANGUAGES": ("vi", "en"),
         "QUESTIONNAIRE_DIR": str(PROJECT_ROOT / "questionnaires"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Trusted reverse proxies in front of the app (nginx in production: 1). Only then are
+        # X-Forwarded-For / -Proto believed, and only for exactly that many hops.
+        "PROXY_HOPS": 0,
         # A citizen may submit a handful of forms a minute from one address (a shared office
         # Wi-Fi), but a script hammering the endpoint is stopped.
         "SUBMIT_RATE_LIMIT": "20 per minute",
@@ -36,6 +40,9 @@ def default_config(instance_path: Path) -> dict:
         # Failed sign-ins per account, whatever address they come from.
         "LOGIN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",
         "RECEIPT_LINK_DAYS": 30,
+        # Keyword arguments of argon2's PasswordHasher; None keeps argon2-cffi's defaults (RFC
+        # 9106's second recommended option, 64 MiB), the production ones. Tests set cheap ones.
+        "PASSWORD_HASH_PARAMETERS": None,
         "API_TOKENS": "",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -47,9 +54,17 @@ def default_config(instance_path: Path) -> dict:
 def environment_overrides() -> dict:
     """Return the settings given in the environment."""
     values = {name: os.environ[name] for name in ENV_SETTINGS if os.environ.get(name)}
-    if "RECEIPT_LINK_DAYS" in values:
-        values["RECEIPT_LINK_DAYS"] = int(values["RECEIPT_LINK_DAYS"])
+    for name in ("RECEIPT_LINK_DAYS", "PROXY_HOPS"):
+        if name in values:
+            values[name] = _whole_number(name, values[name])
     return values
+
+
+def _whole_number(name: str, text: str) -> int:
+    """Return `text` as a whole number of at least 0, or stop start-up saying which setting."""
+    if not text.strip().isdigit():
+        raise SystemExit(f"{name} must be a whole number of at least 0, not {text!r}")
+    return int(text)
 
 
 def instance_secret_key(instance_path: Path) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from test_console_support import PASSWORD, World, build_world, csrf
 
 from survey import create_app, db
 from survey.db import make_engine
@@ -13,6 +14,9 @@ from survey.migrate import upgrade
 from survey.models import Agency, Counter
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# argon2's cheapest parameters: the production ones (64 MiB, tested once in test_auth) would
+# spend most of the run hashing.
+CHEAP_PASSWORD_HASHES = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -70,6 +74,7 @@ def app_config(database_url, tmp_path) -> dict:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "PUBLIC_BASE_URL": "http://survey.test",
         "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_PARAMETERS": CHEAP_PASSWORD_HASHES,
     }
 
 
@@ -137,6 +142,28 @@ def make_counter(app, make_agency):
             return counter
 
     return make
+
+
+@pytest.fixture
+def world(app, make_agency, make_counter) -> World:
+    """Return the small province of test_console_support, with an account per role."""
+    return build_world(app, make_agency, make_counter)
+
+
+def sign_in(client, email: str, password: str = PASSWORD, expect: int = 303):
+    """Sign `client` in through the form and check the status of the answer."""
+    reply = client.post(
+        "/console/login",
+        data={"csrf_token": csrf(client), "email": email, "password": password},
+    )
+    assert reply.status_code == expect, reply.get_data(as_text=True)[:500]
+    return reply
+
+
+@pytest.fixture
+def login():
+    """Return the sign-in helper: login(client, email, password=PASSWORD, expect=303)."""
+    return sign_in
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ slowed-down guessing, argon2 hashes, and `flask users create`."""
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
-from test_console_support import PASSWORD, add_user, csrf, login, post
+from test_console_support import PASSWORD, add_user, csrf, post
 
 from survey import create_app, db
 from survey.models import AuditEntry, User
@@ -26,7 +26,7 @@ def test_sign_in_needs_the_csrf_token(client, manager):
     assert client.get("/console/").status_code == 302
 
 
-def test_wrong_password_and_unknown_email_get_the_same_answer(client, manager):
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, manager, login):
     wrong = login(client, manager, "not-the-password", expect=401).get_data(as_text=True)
     unknown = login(client, "nobody@example.vn", PASSWORD, expect=401).get_data(as_text=True)
     message = "The e-mail or password is not correct."
@@ -59,11 +59,11 @@ def test_sign_in_goes_on_to_the_page_asked_for_but_never_off_site(client, manage
         assert reply.headers["Location"] == "/console/", evil
 
 
-def test_email_is_matched_without_case_or_spaces(client, manager):
+def test_email_is_matched_without_case_or_spaces(client, manager, login):
     login(client, "  Manager@Example.VN ")
 
 
-def test_sign_in_starts_a_fresh_session(client, manager):
+def test_sign_in_starts_a_fresh_session(client, manager, login):
     client.get("/console/login?lang=en")
     with client.session_transaction() as session:
         session["planted"] = "by someone else"
@@ -76,7 +76,9 @@ def test_sign_in_starts_a_fresh_session(client, manager):
     assert csrf(client) != before
 
 
-def test_session_cookie_is_httponly_and_lax_and_secure_only_on_https(app_config, manager, app):
+def test_session_cookie_is_httponly_and_lax_and_secure_only_on_https(
+    app_config, manager, app, login
+):
     reply = login(app.test_client(), manager)
     cookie = reply.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
@@ -106,7 +108,7 @@ def csrf_from(html: str) -> str:
     return html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
 
 
-def test_sign_out_needs_a_post_and_ends_the_session(client, manager):
+def test_sign_out_needs_a_post_and_ends_the_session(client, manager, login):
     login(client, manager)
     assert client.get("/console/logout").status_code == 405
     reply = post(client, "/console/logout")
@@ -115,7 +117,7 @@ def test_sign_out_needs_a_post_and_ends_the_session(client, manager):
     assert client.get("/console/").status_code == 302
 
 
-def test_disabled_account_cannot_sign_in(app, client, manager):
+def test_disabled_account_cannot_sign_in(app, client, manager, login):
     with app.app_context():
         session = db.session()
         session.scalar(select(User).where(User.email == manager)).active = False
@@ -123,18 +125,42 @@ def test_disabled_account_cannot_sign_in(app, client, manager):
     login(client, manager, expect=401)
 
 
-def test_passwords_are_argon2id_and_old_hashes_are_upgraded(app, client, manager):
-    with app.app_context():
+@pytest.fixture
+def production_app(app_config):
+    """Return an app hashing with the production argon2 parameters (the others use cheap ones)."""
+    application = create_app(app_config | {"PASSWORD_HASH_PARAMETERS": None})
+    yield application
+    db.dispose_engines(application)
+
+
+def test_passwords_are_argon2id_and_old_hashes_are_upgraded(production_app, make_agency, login):
+    # The one test on the production parameters: argon2-cffi's defaults, 64 MiB and 3 passes.
+    make_agency(code="OWN")
+    add_user(production_app, "manager@example.vn", "manager", "OWN")
+    with production_app.app_context():
         session = db.session()
-        user = session.scalar(select(User).where(User.email == manager))
-        assert user.password_hash.startswith("$argon2id$")
+        user = session.scalar(select(User).where(User.email == "manager@example.vn"))
+        assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
         weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
         user.password_hash = weak
         session.commit()
+    login(production_app.test_client(), "manager@example.vn")
+    with production_app.app_context():
+        upgraded = db.session().scalar(
+            select(User.password_hash).where(User.email == "manager@example.vn")
+        )
+    assert upgraded != weak and upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_hash_with_the_configured_parameters_is_kept_at_sign_in(app, client, manager, login):
+    with app.app_context():
+        stored = db.session().scalar(select(User.password_hash).where(User.email == manager))
+    # The tests' cheap parameters (conftest) are the ones used, and no pointless rehash follows.
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
     login(client, manager)
     with app.app_context():
-        upgraded = db.session().scalar(select(User.password_hash).where(User.email == manager))
-    assert upgraded != weak and upgraded.startswith("$argon2id$") and "m=65536" in upgraded
+        after = db.session().scalar(select(User.password_hash).where(User.email == manager))
+    assert after == stored
 
 
 @pytest.fixture
@@ -152,7 +178,7 @@ def limited_app(app_config):
     db.dispose_engines(application)
 
 
-def test_repeated_failures_on_one_account_pause_its_sign_in(limited_app):
+def test_repeated_failures_on_one_account_pause_its_sign_in(limited_app, login):
     add_user(limited_app, "a@example.vn", "evaluator")
     add_user(limited_app, "b@example.vn", "evaluator")
     client = limited_app.test_client()
@@ -165,7 +191,7 @@ def test_repeated_failures_on_one_account_pause_its_sign_in(limited_app):
     login(limited_app.test_client(), "b@example.vn")
 
 
-def test_successful_sign_ins_do_not_count_but_failures_from_one_address_do(limited_app):
+def test_successful_sign_ins_do_not_count_but_failures_from_one_address_do(limited_app, login):
     add_user(limited_app, "a@example.vn", "evaluator")
     for _ in range(10):
         login(limited_app.test_client(), "a@example.vn")
@@ -178,7 +204,7 @@ def test_successful_sign_ins_do_not_count_but_failures_from_one_address_do(limit
 # ---------------------------------------------------------------- flask users create
 
 
-def test_cli_creates_an_account_with_a_prompted_password(app, runner, make_agency):
+def test_cli_creates_an_account_with_a_prompted_password(app, runner, make_agency, login):
     make_agency(code="OWN")
     result = runner.invoke(
         args=["users", "create", "Chi.Nguyen@Example.vn", "--role", "manager", "--agency", "OWN"],
@@ -193,7 +219,7 @@ def test_cli_creates_an_account_with_a_prompted_password(app, runner, make_agenc
         assert entry.after["role"] == "manager"
 
 
-def test_cli_generates_a_password_and_shows_it_once(app, runner):
+def test_cli_generates_a_password_and_shows_it_once(app, runner, login):
     result = runner.invoke(
         args=["users", "create", "admin@example.vn", "--role", "admin"], input="\n"
     )

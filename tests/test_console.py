@@ -4,7 +4,7 @@ import re
 
 import pytest
 from sqlalchemy import func, select
-from test_console_support import PASSWORD, World, add_user, build_world, login, post
+from test_console_support import PASSWORD, World, add_user, post
 
 from survey import db
 from survey.models import Agency, AuditEntry, Counter, ReplacedToken, User
@@ -141,12 +141,6 @@ POSTS = [
 ]
 
 
-@pytest.fixture
-def world(app, make_agency, make_counter) -> World:
-    """Return the small province with an account per role."""
-    return build_world(app, make_agency, make_counter)
-
-
 def _values(app, world: World) -> dict:
     with app.app_context():
         session = db.session()
@@ -178,7 +172,7 @@ def _snapshot(app) -> dict:
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "evaluator"])
-def test_every_role_gets_exactly_its_pages(app, client, world, role):
+def test_every_role_gets_exactly_its_pages(app, client, world, role, login):
     values = _values(app, world)
     login(client, ROLES[role])
     wrong = []
@@ -218,7 +212,7 @@ def test_signed_out_visitors_are_sent_to_the_sign_in_page(app, client, world):
     assert client.post("/console/counters/1/rotate").status_code == 400  # no CSRF token
 
 
-def test_manager_sees_only_own_subtree_everywhere(app, client, world):
+def test_manager_sees_only_own_subtree_everywhere(app, client, world, login):
     login(client, ROLES["manager"])
     index = client.get("/console/?lang=vi").get_data(as_text=True)
     assert "Sở Tư pháp tỉnh Minh Hòa" in index and "Phòng Hộ tịch" in index
@@ -233,7 +227,7 @@ def test_manager_sees_only_own_subtree_everywhere(app, client, world):
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) == 2
 
 
-def test_evaluator_reads_but_sees_no_buttons_or_codes(app, client, world):
+def test_evaluator_reads_but_sees_no_buttons_or_codes(app, client, world, login):
     login(client, ROLES["evaluator"])
     page = client.get(f"/console/counters/{world.counter_own}?lang=en").get_data(as_text=True)
     assert "Quầy số" in page
@@ -244,7 +238,7 @@ def test_evaluator_reads_but_sees_no_buttons_or_codes(app, client, world):
     assert "Receipt links" not in client.get("/console/").get_data(as_text=True)
 
 
-def test_manager_creates_renames_retires_and_brings_back_a_counter(app, client, world):
+def test_manager_creates_renames_retires_and_brings_back_a_counter(app, client, world, login):
     login(client, ROLES["manager"])
     reply = post(
         client,
@@ -322,7 +316,7 @@ def test_manager_creates_renames_retires_and_brings_back_a_counter(app, client, 
         assert entries[2].before["active"] is True and entries[2].after["active"] is False
 
 
-def test_rotated_token_shows_the_replaced_page_and_the_new_one_works(app, client, world):
+def test_rotated_token_shows_the_replaced_page_and_the_new_one_works(app, client, world, login):
     login(client, ROLES["manager"])
     old = world.token_own
     assert client.get(f"/s/{old}").status_code == 200
@@ -352,7 +346,7 @@ def test_rotated_token_shows_the_replaced_page_and_the_new_one_works(app, client
     assert client.get(f"/s/{new}").status_code == 410
 
 
-def test_admin_manages_agencies_and_the_audit_log_shows_before_and_after(app, client, world):
+def test_admin_manages_agencies_and_the_audit_log_shows_before_and_after(app, client, world, login):
     login(client, ROLES["admin"])
     created = post(
         client,
@@ -411,7 +405,7 @@ def test_admin_manages_agencies_and_the_audit_log_shows_before_and_after(app, cl
     assert "(command line)" in log
 
 
-def test_admin_creates_an_account_whose_password_is_shown_once(app, client, world):
+def test_admin_creates_an_account_whose_password_is_shown_once(app, client, world, login):
     login(client, ROLES["admin"])
     reply = post(
         client,
@@ -451,7 +445,9 @@ def test_admin_creates_an_account_whose_password_is_shown_once(app, client, worl
     assert other.get(f"/console/agencies/{world.other}").status_code == 404
 
 
-def test_disabling_an_account_ends_its_session_and_reset_replaces_the_password(app, client, world):
+def test_disabling_an_account_ends_its_session_and_reset_replaces_the_password(
+    app, client, world, login
+):
     manager = app.test_client()
     login(manager, ROLES["manager"])
     assert manager.get("/console/").status_code == 200
@@ -497,7 +493,7 @@ def test_disabling_an_account_ends_its_session_and_reset_replaces_the_password(a
         assert actions == ["user.create", "user.update", "user.update", "user.password"]
 
 
-def test_an_admin_cannot_lock_themself_out(app, client, world):
+def test_an_admin_cannot_lock_themself_out(app, client, world, login):
     login(client, ROLES["admin"])
     with app.app_context():
         admin_id = db.session().scalar(select(User.id).where(User.email == ROLES["admin"]))
@@ -506,7 +502,7 @@ def test_an_admin_cannot_lock_themself_out(app, client, world):
     assert client.get("/console/users").status_code == 200
 
 
-def test_poster_downloads_are_pdf_and_qr_codes_encode_the_survey_address(app, client, world):
+def test_poster_downloads_are_pdf_and_qr_codes_encode_the_survey_address(app, client, world, login):
     login(client, ROLES["manager"])
     for size in ("a4", "a6"):
         reply = client.get(f"/console/counters/{world.counter_own}/poster.pdf?size={size}")
@@ -522,12 +518,12 @@ def test_poster_downloads_are_pdf_and_qr_codes_encode_the_survey_address(app, cl
     assert client.get(f"/console/counters/{world.counter_own}/qr.gif").status_code == 404
 
 
-def test_console_pages_are_not_cached(app, client, world):
+def test_console_pages_are_not_cached(app, client, world, login):
     login(client, ROLES["manager"])
     assert client.get("/console/").headers["Cache-Control"] == "no-store"
 
 
-def test_manager_without_counters_gets_a_message_not_an_empty_pdf(app, client, make_agency):
+def test_manager_without_counters_gets_a_message_not_an_empty_pdf(app, client, make_agency, login):
     make_agency(code="EMPTY")
     add_user(app, "m@example.vn", "manager", "EMPTY")
     login(client, "m@example.vn")

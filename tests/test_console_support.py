@@ -2,7 +2,7 @@
 
 A small province for every role to look at: ROOT with two departments, OWN (which has a commune
 below it, OWN-X) and OTHER; a counter in OWN, OWN-X and OTHER; one account per role, the manager
-managing OWN.
+managing OWN. The `world` fixture that stores it and the `login` fixture are in conftest.
 """
 
 import re
@@ -74,20 +74,6 @@ def csrf(client) -> str:
         html = client.get("/console/?lang=en").get_data(as_text=True)
     match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
     return match.group(1) if match else hidden_fields(html)["csrf_token"]
-
-
-def login(client, email: str, password: str = PASSWORD, expect: int = 303):
-    """Sign in through the form and check the status of the answer."""
-    reply = client.post(
-        "/console/login",
-        data={
-            "csrf_token": csrf(client),
-            "email": email,
-            "password": password,
-        },
-    )
-    assert reply.status_code == expect, reply.get_data(as_text=True)[:500]
-    return reply
 
 
 def post(client, url: str, data: dict | None = None):

@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from needs import need_program
 from PIL import Image
-from test_console_support import add_user, login
+from test_console_support import add_user
 
 from survey import db
 from survey.console import operations as ops
@@ -137,7 +137,9 @@ def test_cli_needs_an_output_file(runner, province):
     assert result.exit_code == 2 and "--output" in result.output
 
 
-def test_console_poster_scans_to_the_counter_and_names_the_agency(app, client, province, tmp_path):
+def test_console_poster_scans_to_the_counter_and_names_the_agency(
+    app, client, province, tmp_path, login
+):
     add_user(app, "m@example.vn", "manager", "KG-XDT")
     login(client, "m@example.vn")
     counter = province["KG-XDT"][0]
@@ -157,7 +159,7 @@ def test_console_poster_scans_to_the_counter_and_names_the_agency(app, client, p
     assert follow(app.test_client(), url).status_code == 410
 
 
-def test_console_qr_png_scans_to_the_counter(app, client, province):
+def test_console_qr_png_scans_to_the_counter(app, client, province, login):
     add_user(app, "m@example.vn", "manager", "KG")
     login(client, "m@example.vn")
     counter = province["KG-STNMT"][1]

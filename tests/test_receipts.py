@@ -11,7 +11,7 @@ import zxingcpp
 from helpers import full_answers, hidden_fields
 from PIL import Image
 from sqlalchemy import func, select
-from test_console_support import add_user, login, post
+from test_console_support import add_user, post
 
 from survey import create_app, db
 from survey.console.operations import update_counter
@@ -301,7 +301,7 @@ def test_the_receipt_form_keeps_csrf_and_the_one_time_nonce(app, client, counter
 # ---------------------------------------------------------------- the console form
 
 
-def test_manager_makes_a_receipt_link_in_the_console(app, client, counter):
+def test_manager_makes_a_receipt_link_in_the_console(app, client, counter, login):
     add_user(app, "m@example.vn", "manager", "MH-STP")
     login(client, "m@example.vn")
     page = client.get(f"/console/receipts?counter={counter.id}&lang=en").get_data(as_text=True)

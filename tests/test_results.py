@@ -7,44 +7,107 @@ from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
-from test_console_support import build_world, login
 
 from survey import db
 from survey.models import Channel, Counter, Response
 from survey.questionnaires.versions import ensure_version
 from survey.timeutil import vietnam_day
 
+# The criteria of sipas-service in the order of the stored answers, by element; OVERALL follows.
+ELEMENTS = {
+    "A": ("A1", "A2", "A3"),
+    "B": ("B1", "B2", "B3", "B4"),
+    "C": ("C1", "C2", "C3"),
+    "D": ("D1", "D2", "D3"),
+    "E": ("E1", "E2", "E3"),
+}
+CRITERIA = [key for keys in ELEMENTS.values() for key in keys]
+# Satisfied answers out of 40 at each counter, by month (February: 2026-Q1, May: 2026-Q2).
+GOOD = {"OWN": {2: 30, 5: 26}, "OWN-X": {2: 20, 5: 24}, "OTHER": {2: 10, 5: 12}}
 
-@pytest.fixture
-def world(app, make_agency, make_counter):
-    """The small province, with 40 answers at each counter in two quarters."""
-    built = build_world(app, make_agency, make_counter)
+
+def answers(i: int, good: int) -> list[int]:
+    """Return respondent i's 17 answers (0: does not apply) when `good` of 40 are satisfied.
+
+    Every criterion differs, so a criterion or element read from the wrong column shows: the
+    first j respondents answer criterion j "3"; every tenth finds E3 does not apply.
+    """
+    values = []
+    for j in range(len(CRITERIA)):
+        value = (4 if i % 3 == 0 else 5) if i < good else 2
+        if i < j:
+            value = 3
+        if CRITERIA[j] == "E3" and i % 10 == 9:
+            value = 0
+        values.append(value)
+    values.append((1, 0, 4, 0)[i % 4])  # OVERALL: half answer it, half of them satisfied
+    return values
+
+
+def store(app, counter_id: int, slug: str, rows: list[str], when: datetime) -> None:
+    """Store one response per answer string at `counter_id` (every fourth from a receipt)."""
     with app.app_context():
         session = db.session()
-        version = ensure_version(session, app.extensions["questionnaires"]["sipas-service"])
-        for counter_id, good in (
-            (built.counter_own, 30),
-            (built.counter_child, 20),
-            (built.counter_other, 10),
-        ):
-            agency_id = session.get(Counter, counter_id).agency_id
-            for month in (2, 5):
-                for i in range(40):
-                    when = datetime(2026, month, 10, 3)
-                    session.add(
-                        Response(
-                            questionnaire_id=version.id,
-                            counter_id=counter_id,
-                            agency_id=agency_id,
-                            submitted_at=when,
-                            local_day=vietnam_day(when),
-                            scores=("5" if i < good else "2") * 16 + "0",
-                            details={},
-                            channel=Channel.RECEIPT if i % 4 == 0 else Channel.QR,
-                        )
-                    )
+        version = ensure_version(session, app.extensions["questionnaires"][slug])
+        agency_id = session.get(Counter, counter_id).agency_id
+        for i, scores in enumerate(rows):
+            session.add(
+                Response(
+                    questionnaire_id=version.id,
+                    counter_id=counter_id,
+                    agency_id=agency_id,
+                    submitted_at=when,
+                    local_day=vietnam_day(when),
+                    scores=scores,
+                    details={},
+                    channel=Channel.RECEIPT if i % 4 == 0 else Channel.QR,
+                )
+            )
         session.commit()
-    return built
+
+
+@pytest.fixture
+def world(world, app):
+    """Return conftest's small province, with 40 answers at each counter in two quarters."""
+    counters = {
+        "OWN": world.counter_own,
+        "OWN-X": world.counter_child,
+        "OTHER": world.counter_other,
+    }
+    for code, counter_id in counters.items():
+        for month, good in GOOD[code].items():
+            rows = ["".join(map(str, answers(i, good))) for i in range(40)]
+            store(app, counter_id, "sipas-service", rows, datetime(2026, month, 10, 3))
+    return world
+
+
+def expected_indices() -> dict[tuple[str, str, str], tuple[float | None, int]]:
+    """Return {(period, agency, key): (index, answers)} computed by hand from GOOD and answers."""
+    expected = {}
+    months = {"2026-Q1": 2, "2026-Q2": 5}
+    for period, month in months.items():
+        groups = {code: [answers(i, good[month]) for i in range(40)] for code, good in GOOD.items()}
+        groups["*"] = [row for rows in groups.values() for row in rows]
+        for agency, rows in groups.items():
+            share = {}
+            for j, key in enumerate([*CRITERIA, "OVERALL"]):
+                answered = [row[j] for row in rows if row[j] != 0]
+                share[key] = 100 * sum(v >= 4 for v in answered) / len(answered)
+                expected[(period, agency, key)] = (share[key], len(answered))
+            elements = {e: sum(share[k] for k in keys) / len(keys) for e, keys in ELEMENTS.items()}
+            for element, value in elements.items():
+                expected[(period, agency, element)] = (value, len(rows))
+            expected[(period, agency, "service")] = (sum(elements.values()) / 5, len(rows))
+    return expected
+
+
+def assert_rows_match(rows: list[dict], expected: dict) -> None:
+    """Check that `rows` hold exactly the expected indices and numbers of answers."""
+    got = {(r["period"], r["agency"], r["key"]): r for r in rows}
+    assert set(got) == set(expected)
+    for where, (value, n) in expected.items():
+        assert got[where]["estimate"] == pytest.approx(value, abs=1e-9), where
+        assert got[where]["n"] == n, where
 
 
 def page(client, url):
@@ -58,7 +121,7 @@ def test_results_need_a_sign_in(client, world):
 
 
 @pytest.mark.parametrize("email", ["evaluator@example.vn", "admin@example.vn"])
-def test_evaluators_and_admins_see_every_agency(client, world, email):
+def test_evaluators_and_admins_see_every_agency(client, world, email, login):
     login(client, email)
     status, html = page(client, "/results/")
     assert status == 200
@@ -66,11 +129,14 @@ def test_evaluators_and_admins_see_every_agency(client, world, email):
         assert name in html
     assert "<svg" in html and "Service index, 2026-Q2" in html
     assert "sampling error only" in html
-    # 30 of 40 satisfied on every criterion: 75.00; a quarter of the answers are verified.
-    assert ">75.00<" in html and ">25%<" in html
+    # Each agency's service index of 2026-Q2 as computed by hand; a quarter came from receipts.
+    for agency in ("OWN", "OWN-X", "OTHER"):
+        value = expected_indices()[("2026-Q2", agency, "service")][0]
+        assert f">{value:.2f}<" in html, agency
+    assert ">25%<" in html
 
 
-def test_manager_sees_own_subtree_only(client, world):
+def test_manager_sees_own_subtree_only(client, world, login):
     login(client, "manager@example.vn")
     status, html = page(client, "/results/")
     assert status == 200
@@ -86,7 +152,7 @@ def test_manager_sees_own_subtree_only(client, world):
         assert "OTHER" not in body and "OWN-X" in body
 
 
-def test_agency_page_shows_elements_criteria_and_trend(client, world):
+def test_agency_page_shows_elements_criteria_and_trend(client, world, login):
     login(client, "evaluator@example.vn")
     status, html = page(client, "/results/agency/OWN?period=quarter")
     assert status == 200
@@ -96,22 +162,42 @@ def test_agency_page_shows_elements_criteria_and_trend(client, world):
     assert "Outcome reported back promptly" in html
 
 
-def test_downloads_match_the_index_command(client, runner, world):
+def test_downloads_match_the_index_command(client, runner, world, login):
     login(client, "evaluator@example.vn")
     reply = client.get("/results/download.json?period=quarter&design=srs")
     assert reply.status_code == 200
     assert "attachment" in reply.headers["Content-Disposition"]
-    report = json.loads(reply.get_data(as_text=True))
-    command = json.loads(
-        runner.invoke(args=["indices", "--format", "json", "--period", "quarter"]).output
-    )
-    assert [r["estimate"] for r in report["rows"]] == [r["estimate"] for r in command["rows"]]
-    table = list(
-        csv.DictReader(io.StringIO(client.get("/results/download.csv").get_data(as_text=True)))
-    )
-    assert len(table) == len(report["rows"])
-    book = load_workbook(io.BytesIO(client.get("/results/download.xlsx").get_data()))
-    assert book["indices"].max_row == len(report["rows"]) + 1
+    expected = expected_indices()
+    assert_rows_match(json.loads(reply.get_data(as_text=True))["rows"], expected)
+    command = runner.invoke(args=["indices", "--format", "json", "--period", "quarter"])
+    assert_rows_match(json.loads(command.output)["rows"], expected)
+    csv_reply = client.get("/results/download.csv?period=quarter").get_data(as_text=True)
+    table = [
+        row | {"estimate": float(row["estimate"] or "nan"), "n": int(row["n"])}
+        for row in csv.DictReader(io.StringIO(csv_reply))
+    ]
+    assert_rows_match(table, expected)
+    book = load_workbook(io.BytesIO(client.get("/results/download.xlsx?period=quarter").get_data()))
+    sheet = list(book["indices"].values)
+    assert_rows_match([dict(zip(sheet[0], values, strict=True)) for values in sheet[1:]], expected)
+
+
+def test_quick_form_rate_counts_every_answer_but_dissatisfied(
+    app, client, make_agency, make_counter, login, world
+):
+    counter = make_counter(agency=make_agency(code="QUICK"), questionnaire="counter-quick")
+    # Q1: 10 "Không hài lòng", 20 "Hài lòng", 10 "Rất hài lòng"; Q2: 5, none and 35.
+    rows = [f"{1 if i < 10 else 2 if i < 30 else 3}{1 if i < 5 else 3}" for i in range(40)]
+    store(app, counter.id, "counter-quick", rows, datetime(2026, 5, 10, 3))
+    login(client, "evaluator@example.vn")
+    reply = client.get("/results/download.json?questionnaire=counter-quick&period=quarter")
+    assert reply.status_code == 200
+    got = {(r["agency"], r["key"]): (r["estimate"], r["n"]) for r in reply.get_json()["rows"]}
+    assert got[("QUICK", "Q1")] == (pytest.approx(75.0), 40)
+    assert got[("QUICK", "Q2")] == (pytest.approx(87.5), 40)
+    # One element, Q: its index and the service index are the mean of the two rates.
+    assert got[("QUICK", "Q")][0] == pytest.approx(81.25)
+    assert got[("QUICK", "service")][0] == pytest.approx(81.25)
 
 
 @pytest.mark.parametrize(
@@ -125,14 +211,14 @@ def test_downloads_match_the_index_command(client, runner, world):
         "questionnaire=nope",
     ],
 )
-def test_bad_filters_say_what_is_wrong(client, world, query):
+def test_bad_filters_say_what_is_wrong(client, world, query, login):
     login(client, "evaluator@example.vn")
     status, html = page(client, f"/results/?{query}")
     assert status == 400
     assert "We could not accept this request" in html
 
 
-def test_unknown_download_format_is_404(client, world):
+def test_unknown_download_format_is_404(client, world, login):
     login(client, "evaluator@example.vn")
     assert client.get("/results/download.pdf").status_code == 404
 
@@ -158,7 +244,7 @@ def test_indices_api_needs_a_token_and_returns_the_report(app_config, make_agenc
     db.dispose_engines(api_app)
 
 
-def test_indices_api_rows_match_the_command(client, runner, world, app_config):
+def test_indices_api_rows_are_the_hand_computed_indices(world, app_config):
     from survey import create_app
 
     token = "evaluator-api-token-0123456789"
@@ -168,13 +254,7 @@ def test_indices_api_rows_match_the_command(client, runner, world, app_config):
         headers={"Authorization": f"Bearer {token}"},
     )
     report = reply.get_json()
-    command = json.loads(
-        runner.invoke(
-            args=["indices", "--format", "json", "--period", "quarter", "--design", "cluster"]
-        ).output
-    )
     assert report["design"] == "cluster"
-    assert [(r["agency"], r["key"], r["estimate"], r["ci_low"]) for r in report["rows"]] == [
-        (r["agency"], r["key"], r["estimate"], r["ci_low"]) for r in command["rows"]
-    ]
+    # The design changes the intervals, never the indices.
+    assert_rows_match(report["rows"], expected_indices())
     db.dispose_engines(api_app)
