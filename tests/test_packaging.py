@@ -1,0 +1,51 @@
+"""The wheel: every package and subpackage of the source tree is in it, and app.py beside them."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the build reads; copied so that build/ and *.egg-info land in the copy, not the repo.
+SOURCES = ("pyproject.toml", "app.py", "survey", "analysis")
+
+
+def test_the_wheel_holds_every_subpackage(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in SOURCES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(path, source / name)
+    # No build isolation and no index: the venv's pinned setuptools builds it, offline.
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--quiet", "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    packages = {
+        init.relative_to(ROOT).as_posix()
+        for top in ("survey", "analysis")
+        for init in (ROOT / top).rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert {"survey/__init__.py", "survey/console/__init__.py"} <= packages  # the walk found them
+    assert sorted(packages - names) == []
+    assert "app.py" in names
+    # Every module of each package, not only its __init__.py.
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for top in ("survey", "analysis")
+        for path in (ROOT / top).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert sorted(modules - names) == []
