@@ -7,7 +7,7 @@ import yaml
 from helpers import SIPAS_ITEMS
 
 from survey import create_app
-from survey.questionnaires.loading import QuestionnaireError, load_directory, load_file
+from survey.questionnaires.loading import QuestionnaireError, check, load_directory, load_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "questionnaires"
 
@@ -136,3 +136,153 @@ def test_bad_file_stops_start_up(tmp_path, app_config):
 def test_empty_folder_is_an_error(tmp_path):
     with pytest.raises(QuestionnaireError, match="no questionnaire file"):
         load_directory(tmp_path)
+
+
+def _add_choice(data, options=None):
+    """Add an occupation-like choice section to the quick questionnaire (sections[2])."""
+    data["sections"].append(
+        {
+            "key": "about",
+            "title": {"vi": "Về bạn", "en": "About you"},
+            "questions": [
+                {
+                    "key": "occupation",
+                    "type": "choice",
+                    "required": False,
+                    "text": {"vi": "Nghề nghiệp", "en": "Occupation"},
+                    "options": options
+                    or [
+                        {"value": "worker", "vi": "Công nhân", "en": "Factory worker"},
+                        {"value": "student", "vi": "Học sinh, sinh viên", "en": "Student"},
+                    ],
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where", "key"),
+    [
+        (lambda d: d.update(colour="red"), "(the whole file)", "colour"),
+        (lambda d: d["title"].update(fr="Évaluation"), "title", "fr"),
+        (lambda d: d["scales"]["three"].update(kind="likert"), "scales.three", "kind"),
+        (
+            lambda d: d["scales"]["three"]["options"][1].update(emoji=":)"),
+            "scales.three.options[1]",
+            "emoji",
+        ),
+        (lambda d: d["sections"][0].update(hint="x"), "sections[0]", "hint"),
+        (lambda d: d["sections"][0]["title"].update(de="x"), "sections[0].title", "de"),
+        (
+            lambda d: d["sections"][0]["questions"][1].update(max_length=10),
+            "sections[0].questions[1]",
+            "max_length",
+        ),
+        (
+            lambda d: d["sections"][0]["questions"][0]["text"].update(fr="x"),
+            "sections[0].questions[0].text",
+            "fr",
+        ),
+        (
+            lambda d: d["sections"][1]["questions"][0].update(scale="three"),
+            "sections[1].questions[0]",
+            "scale",
+        ),
+        (
+            lambda d: (_add_choice(d), d["sections"][2]["questions"][0].update(multiple=True)),
+            "sections[2].questions[0]",
+            "multiple",
+        ),
+        (
+            lambda d: (
+                _add_choice(d),
+                d["sections"][2]["questions"][0]["options"][1].update({"sinh viên": None}),
+            ),
+            "sections[2].questions[0].options[1]",
+            "sinh viên",
+        ),
+    ],
+)
+def test_unknown_key_at_any_level_names_file_path_and_key(tmp_path, mutate, where, key):
+    path = _write_bad(tmp_path, mutate)
+    with pytest.raises(QuestionnaireError) as caught:
+        load_file(path)
+    assert str(caught.value) == f"counter-quick.yaml: {where}: unknown key '{key}'"
+
+
+def test_flow_mapping_split_at_a_comma_is_refused(tmp_path):
+    # The bug once shipped in sipas-service.yaml: unquoted, the comma ends the text "Học sinh".
+    text = (SHIPPED / "counter-quick.yaml").read_text(encoding="utf-8") + (
+        "  - key: about\n"
+        "    title: {vi: Về bạn, en: About you}\n"
+        "    questions:\n"
+        "      - key: occupation\n"
+        "        type: choice\n"
+        "        text: {vi: Nghề nghiệp, en: Occupation}\n"
+        "        options:\n"
+        "          - {value: worker, vi: Công nhân, en: Factory worker}\n"
+        "          - {value: student, vi: Học sinh, sinh viên, en: Student}\n"
+    )
+    path = tmp_path / "counter-quick.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(QuestionnaireError) as caught:
+        load_file(path)
+    assert str(caught.value) == (
+        "counter-quick.yaml: sections[2].questions[0].options[1]: unknown key 'sinh viên'"
+    )
+    path.write_text(text.replace("Học sinh, sinh viên", '"Học sinh, sinh viên"'), "utf-8")
+    options = load_file(path).questions["occupation"]["options"]
+    assert options[1] == {"value": "student", "vi": "Học sinh, sinh viên", "en": "Student"}
+
+
+def test_shipped_choice_labels_are_whole():
+    definition = load_file(SHIPPED / "sipas-service.yaml")
+    options = definition.questions["occupation"]["options"]
+    assert [(o["vi"], o["en"]) for o in options] == [
+        ("Cán bộ, công chức, viên chức", "Civil servant or public employee"),
+        ("Kinh doanh, doanh nghiệp", "Business"),
+        ("Công nhân", "Factory worker"),
+        ("Nông, lâm, ngư nghiệp", "Farming, forestry or fishing"),
+        ("Học sinh, sinh viên", "Student"),
+        ("Nghỉ hưu", "Retired"),
+        ("Khác", "Other"),
+    ]
+    assert all(set(o) == {"value", "vi", "en"} for o in options)
+
+
+def test_stored_version_with_unknown_keys_is_still_read():
+    # Versions stored before the strict check (the split labels) must stay readable for results.
+    data = yaml.safe_load((SHIPPED / "sipas-service.yaml").read_text(encoding="utf-8"))
+    data["sections"][6]["questions"][2]["options"][4].update({"vi": "Học sinh", "sinh viên": None})
+    with pytest.raises(QuestionnaireError, match="unknown key 'sinh viên'"):
+        check(data, "sipas-service v1")
+    old = check(data, "sipas-service v1", strict=False)
+    assert old.scale_items == (*SIPAS_ITEMS, "OVERALL")
+    # Any other problem is still one.
+    data["sections"][0]["questions"][0]["scale"] = "seven"
+    with pytest.raises(QuestionnaireError, match="'seven' is not a scale"):
+        check(data, "sipas-service v1", strict=False)
+
+
+def test_maximum_score_is_derived_once_per_definition(tmp_path):
+    quick = load_file(SHIPPED / "counter-quick.yaml")
+    sipas = load_file(SHIPPED / "sipas-service.yaml")
+    assert (quick.max_score, quick.scale_top) == (3, {"Q1": 3, "Q2": 3})
+    assert sipas.max_score == 5
+    assert sipas.scale_top == dict.fromkeys((*SIPAS_ITEMS, "OVERALL"), 5)
+
+    def two_scales(d):
+        d["scales"]["five"] = load_file(SHIPPED / "sipas-service.yaml").data["scales"]["five"]
+        d["sections"][0]["questions"][1]["scale"] = "five"
+
+    mixed = load_file(_write_bad(tmp_path, two_scales))
+    assert (mixed.max_score, mixed.scale_top) == (5, {"Q1": 3, "Q2": 5})
+    assert mixed.satisfied_min == {"Q1": 2, "Q2": 4}
+
+
+def test_each_question_says_how_results_summarise_it():
+    definition = load_file(SHIPPED / "sipas-service.yaml")
+    assert definition.summarised_as("index") == definition.scale_items
+    assert definition.summarised_as("counts") == ("gender", "age_band", "occupation")
+    assert definition.summarised_as("text") == ("comment",)

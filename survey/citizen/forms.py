@@ -1,38 +1,23 @@
 """Build the citizen's form from a questionnaire definition, at run time."""
 
-from dataclasses import dataclass
-from functools import cached_property
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, TextAreaField
+from wtforms import Field, HiddenField
 from wtforms.utils import unset_value
-from wtforms.validators import Length, Optional, StopValidation
+from wtforms.validators import StopValidation
 
 from survey.questionnaires.loading import Definition
+from survey.questionnaires.types import Answers, Choice, FormParts, field_attribute
 
-NOT_APPLICABLE = "0"
+# The form attribute of a question with a field of its own, such as a text (its name is its key).
+text_attribute = field_attribute
+
 REQUIRED = _l("Please choose an answer for this question.")
 NOT_A_CHOICE = _l("This answer is not one of the choices. Please choose again.")
 SOME_ANSWERS = _l("Some answers need your attention. Please see below.")
 # Good answers with a nonce that is expired or not this form's: kept, with a fresh nonce.
 FORM_EXPIRED = _l("This form had expired. Please press Send again.")
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A scale or choice question as the form checks it."""
-
-    key: str
-    label: str
-    options: tuple[tuple[str, str], ...]  # (value, text) in display order
-    required: bool
-
-    @cached_property
-    def values(self) -> frozenset[str]:
-        """The values a citizen may send."""
-        return frozenset(value for value, _ in self.options)
 
 
 class ChoiceAnswers(Field):
@@ -69,22 +54,14 @@ class ChoiceAnswers(Field):
             raise StopValidation(str(SOME_ANSWERS))
 
 
-def _choices(definition: Definition, question: dict, locale: str) -> tuple[tuple[str, str], ...]:
-    if question["type"] == "scale":
-        scale = definition.scale_of(question)
-        choices = [(str(o["value"]), definition.text(o, locale)) for o in scale["options"]]
-        if "not_applicable" in scale:
-            choices.append((NOT_APPLICABLE, definition.text(scale["not_applicable"], locale)))
-        return tuple(choices)
-    return tuple((str(o["value"]), definition.text(o, locale)) for o in question["options"])
-
-
 class SurveyForm(FlaskForm):
-    """A citizen's form: the one-time nonce, the choice answers, and one field per text."""
+    """A citizen's form: the one-time nonce, the choice answers, and the questions' own fields."""
 
     nonce = HiddenField()
     # Set by build_form_class: every question key, in the questionnaire's order.
     question_keys: tuple[str, ...] = ()
+    # Set by build_form_class: question key -> the template partial of its type.
+    partials: dict[str, str] = {}
 
     class Meta:
         # CSRFProtect already checks every POST; a second, per-form check only costs time.
@@ -99,11 +76,15 @@ class SurveyForm(FlaskForm):
         """Return (the answer given, the problem with it) for question `key`."""
         if key in self.answers.data:
             return self.answers.data[key], self.answers.problems.get(key)
-        field = self[text_attribute(key)]
+        field = self[field_attribute(key)]
         return field.data, (field.errors[0] if field.errors else None)
 
+    def partial(self, key: str) -> str:
+        """Return the template partial that shows question `key` inside its fieldset."""
+        return self.partials[key]
+
     def options(self, key: str) -> tuple[tuple[str, str], ...]:
-        """Return the (value, text) options of choice question `key`."""
+        """Return the (value, text) options of scale or choice question `key`."""
         return self.answers.choices[key].options
 
     def problems(self) -> list[tuple[str, str]]:
@@ -113,15 +94,9 @@ class SurveyForm(FlaskForm):
             if key in self.answers.choices:
                 if key in self.answers.problems:
                     found.append((key, self.answers.choices[key].label))
-            elif self[text_attribute(key)].errors:
-                found.append((key, self[text_attribute(key)].label.text))
+            elif self[field_attribute(key)].errors:
+                found.append((key, self[field_attribute(key)].label.text))
         return found
-
-
-def text_attribute(key: str) -> str:
-    """Return the form attribute of text question `key` (its HTML name stays `key`)."""
-    # Prefixed so that no question key (say "data" or "answers") can shadow the form's own.
-    return f"text_{key}"
 
 
 def form_class(definition: Definition, locale: str) -> type[SurveyForm]:
@@ -136,46 +111,21 @@ def form_class(definition: Definition, locale: str) -> type[SurveyForm]:
 
 def build_form_class(definition: Definition, locale: str) -> type[SurveyForm]:
     """Return a SurveyForm class for the questions of `definition` in `locale`."""
-    choices = {}
-    texts = {}
-    for question in definition.questions.values():
-        label = definition.text(question["text"], locale)
-        if question["type"] == "text":
-            limit = question.get("max_length", 1000)
-            too_long = _l("Please keep this under %(n)d characters.", n=limit)
-            texts[text_attribute(question["key"])] = TextAreaField(
-                label,
-                name=question["key"],
-                validators=[Optional(), Length(max=limit, message=too_long)],
-            )
-        else:
-            options = _choices(definition, question, locale)
-            required = question.get("required", True)
-            choices[question["key"]] = Choice(question["key"], label, options, required)
+    parts = FormParts()
+    for key, question in definition.questions.items():
+        definition.question_types[key].contribute(parts, definition, question, locale)
     attributes = {
-        "answers": ChoiceAnswers(choices=choices),
+        "answers": ChoiceAnswers(choices=parts.choices),
         "question_keys": tuple(definition.questions),
-        **texts,
+        "partials": {key: qtype.partial for key, qtype in definition.question_types.items()},
+        **parts.fields,
     }
     return type("DefinedSurveyForm", (SurveyForm,), attributes)
 
 
 def collect_answers(form: SurveyForm, definition: Definition) -> tuple[dict, dict, str | None]:
-    """Split a validated form into (scale answers, details, comment)."""
-    scores: dict[str, int | None] = {}
-    details: dict[str, str] = {}
-    comment = None
+    """Split a validated form into (scale answers, details, comment), as each type keeps its own."""
+    answers = Answers()
     for key, question in definition.questions.items():
-        if question["type"] == "text":
-            text = (form[text_attribute(key)].data or "").strip()
-            if key == "comment":
-                comment = text or None
-            elif text:
-                details[key] = text
-            continue
-        value = form.answers.data[key]
-        if question["type"] == "scale":
-            scores[key] = int(value) if value not in (None, "", NOT_APPLICABLE) else None
-        elif value:
-            details[key] = value
-    return scores, details, comment
+        definition.question_types[key].collect(form, question, answers)
+    return answers.scores, answers.details, answers.comment

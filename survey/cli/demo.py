@@ -197,10 +197,7 @@ def _answers(rng, counter, definition, version_id, effect, n, now) -> list[dict]
     items = definition.scale_items
     latent = effect + rng.normal(0, 1.0, n)
     difficulty = rng.normal(0, 0.4, len(items))
-    top = [
-        max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
-        for k in items
-    ]
+    top = [definition.scale_top[k] for k in items]
     missing_rate = rng.uniform(0.05, 0.10)
     rows = []
     for i in range(n):

@@ -1,8 +1,9 @@
 """Questionnaires as data: load the files in questionnaires/, check them, and describe their items.
 
-A file is YAML (or JSON, which is YAML too). It is checked against `FILE_SCHEMA` and then for
-the rules a schema cannot say (unique keys, known scales); a bad file raises `QuestionnaireError`
-naming the file, the field and what is wrong, which stops start-up.
+A file is YAML (or JSON, which is YAML too). It is checked against `FILE_SCHEMA`, each question
+against the schema of its type, and then for the rules a schema cannot say (unique keys, known
+scales). Every object allows only its known keys. A bad file raises `QuestionnaireError` naming
+the file, the path and what is wrong, which stops start-up.
 """
 
 import hashlib
@@ -13,28 +14,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from survey.questionnaires.types import QUESTION_TYPES
+from survey.questionnaires.types import KEY, OPTION, QUESTION_TYPES, TEXT, QuestionType
 
-LOCALES = ("vi", "en")
-
-_TEXT = {
-    "type": "object",
-    "required": list(LOCALES),
-    "properties": {loc: {"type": "string", "minLength": 1} for loc in LOCALES},
-    "additionalProperties": False,
-}
-_OPTION = {
-    "type": "object",
-    "required": ["value", *LOCALES],
-    "properties": {
-        "value": {"type": ["integer", "string"]},
-        **{loc: {"type": "string", "minLength": 1} for loc in LOCALES},
-    },
-    "additionalProperties": False,
-}
 # Names the web form already gives its hidden fields.
 RESERVED_KEYS = frozenset({"nonce", "csrf_token"})
-_KEY = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,39}$"}
 
 FILE_SCHEMA = {
     "type": "object",
@@ -42,8 +25,8 @@ FILE_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "slug": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,59}$"},
-        "title": _TEXT,
-        "intro": _TEXT,
+        "title": TEXT,
+        "intro": TEXT,
         "scales": {
             "type": "object",
             "additionalProperties": {
@@ -57,14 +40,14 @@ FILE_SCHEMA = {
                         "minItems": 2,
                         "maxItems": 9,
                         "items": {
-                            **_OPTION,
+                            **OPTION,
                             "properties": {
-                                **_OPTION["properties"],
+                                **OPTION["properties"],
                                 "value": {"type": "integer", "minimum": 1, "maximum": 9},
                             },
                         },
                     },
-                    "not_applicable": _TEXT,
+                    "not_applicable": TEXT,
                 },
             },
         },
@@ -76,21 +59,17 @@ FILE_SCHEMA = {
                 "required": ["key", "title", "questions"],
                 "additionalProperties": False,
                 "properties": {
-                    "key": _KEY,
+                    "key": KEY,
                     "element": {"type": "boolean"},
-                    "title": _TEXT,
+                    "title": TEXT,
                     "questions": {
                         "type": "array",
                         "minItems": 1,
+                        # The rest of a question, its keys included, is its type's to check.
                         "items": {
                             "type": "object",
                             "required": ["key", "type", "text"],
-                            "properties": {
-                                "key": _KEY,
-                                "type": {"enum": sorted(QUESTION_TYPES)},
-                                "text": _TEXT,
-                                "required": {"type": "boolean"},
-                            },
+                            "properties": {"type": {"type": "string"}},
                         },
                     },
                 },
@@ -98,6 +77,9 @@ FILE_SCHEMA = {
         },
     },
 }
+
+
+_FILE_VALIDATOR = jsonschema.Draft202012Validator(FILE_SCHEMA)
 
 
 class QuestionnaireError(ValueError):
@@ -110,7 +92,7 @@ class QuestionnaireError(ValueError):
 
 @dataclass(frozen=True)
 class Definition:
-    """A checked questionnaire definition and what the rest of the platform needs from it."""
+    """A checked questionnaire definition and the facts derived from it, computed once."""
 
     slug: str
     data: dict
@@ -121,7 +103,13 @@ class Definition:
     elements: dict[str, tuple[str, ...]]
     # Scale item -> the lowest value that counts as satisfied.
     satisfied_min: dict[str, int]
+    # Scale item -> the highest value it can take (5 on SIPAS levels, 3 on quick ones).
+    scale_top: dict[str, int]
+    # The highest value of any scale item (0 when there is none): the indices' maximum score.
+    max_score: int
     questions: dict[str, dict] = field(repr=False)
+    # Question key -> its type, in the questionnaire's order.
+    question_types: dict[str, QuestionType] = field(repr=False)
 
     def text(self, value: dict, locale: str) -> str:
         """Return a {vi, en} text in `locale`."""
@@ -134,6 +122,10 @@ class Definition:
     def scale_of(self, question: dict) -> dict:
         """Return the scale a scale question answers on."""
         return self.data["scales"][question["scale"]]
+
+    def summarised_as(self, summary: str) -> tuple[str, ...]:
+        """Return the keys of the questions whose type summarises them as `summary`."""
+        return tuple(k for k, qtype in self.question_types.items() if qtype.summary == summary)
 
     def encode_scores(self, answers: dict[str, int | None]) -> str:
         """Encode scale answers as one digit per scale item ("0" for missing)."""
@@ -151,18 +143,45 @@ def _where(path) -> str:
     return where or "(the whole file)"
 
 
-def check(data: object, source: str) -> Definition:
-    """Check a parsed questionnaire file and return its definition, or raise QuestionnaireError."""
-    validator = jsonschema.Draft202012Validator(FILE_SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        raise QuestionnaireError(source, _where(first.absolute_path), first.message)
+def _unknown_keys(error: jsonschema.ValidationError) -> list[str] | None:
+    """Return the keys a schema error refuses as unknown, or None for any other error."""
+    if error.validator != "additionalProperties" or error.validator_value is not False:
+        return None
+    known = error.schema.get("properties", {})
+    return [str(key) for key in error.instance if key not in known]
+
+
+def _first_problem(errors, prefix: tuple, strict: bool) -> tuple[str, str] | None:
+    """Return (where, problem) of the first schema error, in file order."""
+    for error in sorted(errors, key=lambda e: list(e.absolute_path)):
+        unknown = _unknown_keys(error)
+        if unknown is None:
+            return _where([*prefix, *error.absolute_path]), error.message
+        if strict:
+            # Often a YAML flow mapping split at a comma: {vi: Học sinh, sinh viên} has a key
+            # "sinh viên". Name the key, so that the file can be mended where it broke.
+            names = ", ".join(f"'{key}'" for key in unknown)
+            plural = "s" if len(unknown) > 1 else ""
+            return _where([*prefix, *error.absolute_path]), f"unknown key{plural} {names}"
+    return None
+
+
+def check(data: object, source: str, *, strict: bool = True) -> Definition:
+    """Check a parsed questionnaire file and return its definition, or raise QuestionnaireError.
+
+    `strict=False` lets unknown keys pass: for versions stored before files were checked for
+    them, which must still be read.
+    """
+    problem = _first_problem(_FILE_VALIDATOR.iter_errors(data), (), strict)
+    if problem:
+        raise QuestionnaireError(source, *problem)
     scales = data.get("scales", {})
     questions: dict[str, dict] = {}
+    question_types: dict[str, QuestionType] = {}
     elements: dict[str, tuple[str, ...]] = {}
     scale_items: list[str] = []
     satisfied_min: dict[str, int] = {}
+    scale_top: dict[str, int] = {}
     seen_sections: set[str] = set()
     for s_index, section in enumerate(data["sections"]):
         where_section = f"sections[{s_index}]"
@@ -172,6 +191,16 @@ def check(data: object, source: str) -> Definition:
         element_items = []
         for q_index, question in enumerate(section["questions"]):
             where = f"{where_section}.questions[{q_index}]"
+            qtype = QUESTION_TYPES.get(question["type"])
+            if qtype is None:
+                known = sorted(QUESTION_TYPES)
+                raise QuestionnaireError(
+                    source, f"{where}.type", f"'{question['type']}' is not one of {known}"
+                )
+            path = ("sections", s_index, "questions", q_index)
+            problem = _first_problem(qtype.schema_errors(question), path, strict)
+            if problem:
+                raise QuestionnaireError(source, *problem)
             key = question["key"]
             if key in questions:
                 raise QuestionnaireError(source, f"{where}.key", f"item key '{key}' used twice")
@@ -179,14 +208,15 @@ def check(data: object, source: str) -> Definition:
                 raise QuestionnaireError(
                     source, f"{where}.key", f"'{key}' is the name of a hidden field of the form"
                 )
-            qtype = QUESTION_TYPES[question["type"]]
             problem = qtype.check(question, scales)
             if problem:
                 raise QuestionnaireError(source, where + problem[0], problem[1])
             questions[key] = question
+            question_types[key] = qtype
             if qtype.scored:
                 scale_items.append(key)
-                satisfied_min[key] = scales[question["scale"]]["satisfied_min"]
+                satisfied_min[key] = qtype.satisfied_min(question, scales)
+                scale_top[key] = qtype.top(question, scales)
                 element_items.append(key)
         if section.get("element"):
             if not element_items:
@@ -202,7 +232,10 @@ def check(data: object, source: str) -> Definition:
         scale_items=tuple(scale_items),
         elements=elements,
         satisfied_min=satisfied_min,
+        scale_top=scale_top,
+        max_score=max(scale_top.values(), default=0),
         questions=questions,
+        question_types=question_types,
     )
 
 
