@@ -35,10 +35,11 @@ test: install
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# The .po catalogues are the one source of the translations: new strings arrive there empty and
+# are translated there (Vietnamese: translations/vi/LC_MESSAGES/messages.po).
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
-	$(BIN)/python translations/fill.py translations/vi/LC_MESSAGES/messages.po translations/strings_*.py
 	$(BIN)/pybabel compile -d translations --statistics
 
 clean:
