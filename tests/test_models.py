@@ -68,7 +68,8 @@ def test_stored_time_is_utc_and_grouping_day_is_vietnam_time(app, make_counter):
         response = session.scalars(select(Response)).one()
         assert response.submitted_at == datetime(2026, 3, 31, 20, 30)
         assert response.local_day == 20260401
-        assert response.scores == "5000300000000000"
+        # One digit per scale item in file order (A1 ... E3, OVERALL), "0" for no answer.
+        assert response.scores == "50003" + "0" * 12
         assert response.status == ResponseStatus.VALID and response.weight == 1.0
         assert (response.counter_id, response.agency_id) == (counter.id, counter.agency_id)
 
