@@ -118,15 +118,15 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
 def compute(path: Path, design: str) -> None:
     """Child process: time build_report and print a JSON line with the figures."""
     from survey import create_app
-    from survey.results.data import Selection
-    from survey.results.report import ReportOptions, build_report
+    from survey.results.filters import ResultsRequest
+    from survey.results.report import build_report
 
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench"})
     definition = app.extensions["questionnaires"]["sipas-service"]
     engine = app.extensions["db_engine"]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    report = build_report(engine, definition, ReportOptions(Selection(), design=design))
+    report = build_report(engine, definition, ResultsRequest(design=design))
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     service = [r for r in report["rows"] if r["key"] == "service" and r["agency"] != "*"]

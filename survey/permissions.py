@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey import db
+from survey.codes import same_code
 from survey.models import Agency, Counter, User
 
 
@@ -108,7 +109,7 @@ def can_see_results(user, agency: Agency) -> bool:
 def agency_or_404(user, code: str, manage: bool = False) -> Agency:
     """Return the agency `code` if `user` may see it (404 otherwise) and, with `manage`, change it
     (403 otherwise)."""
-    agency = db.session().scalar(select(Agency).where(Agency.code == code))
+    agency = db.session().scalar(select(Agency).where(same_code(Agency.code, code)))
     if agency is None or not can_view(user, agency):
         abort(404)
     if manage and not can_manage(user, agency):

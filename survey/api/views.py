@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import force_locale
 
 from survey import db
+from survey.codes import CodeError, check_code
 from survey.console.queries import active_counter_by_code
 from survey.permissions import api_token_valid
 from survey.printing.qr import qr_png, qr_svg
@@ -43,6 +44,11 @@ def receipt_create():
     counter_code, dossier = data.get("counter"), data.get("dossier")
     if not isinstance(counter_code, str) or not isinstance(dossier, str):
         return _error(422, "invalid", '"counter" and "dossier" must both be strings')
+    with force_locale("en"):
+        try:
+            counter_code = check_code(counter_code)
+        except CodeError as error:
+            return _error(422, "invalid-counter", str(error))
     problem = dossier_problem(dossier)
     if problem:
         return _error(422, "invalid-dossier", problem)
@@ -77,5 +83,5 @@ def indices():
             filters = parse_filters(request.args, questionnaires)
         except FilterError as error:
             return _error(400, "bad-filter", str(error))
-    report = build_report(db.engine(), questionnaires[filters.questionnaire], filters.options("vi"))
+    report = build_report(db.engine(), questionnaires[filters.questionnaire], filters)
     return current_app.response_class(to_json(report), mimetype="application/json")

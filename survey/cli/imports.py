@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from survey.codes import CodeError, check_code, code_key
 from survey.links import new_token
 from survey.models import Agency, AgencyLevel, Channel, Counter, Response
 from survey.questionnaires.loading import Definition
@@ -43,29 +44,31 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
     require_columns(header, ["code", "name_vi", "name_en", "level", "parent_code"])
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
-    existing = {a.code: a for a in session.scalars(select(Agency))}
+    existing = {code_key(a.code): a for a in session.scalars(select(Agency))}
     levels = {level.value for level in AgencyLevel}
     in_file: dict[str, Row] = {}
+    parents: dict[str, str] = {}
     for row in rows:
         c = row.cells
-        if not c["code"]:
-            problems.append((row.number, _("the code is empty")))
+        try:
+            code = check_code(c["code"])
+        except CodeError as error:
+            problems.append((row.number, str(error)))
             continue
-        if len(c["code"]) > 40:
-            problems.append((row.number, _("the code is longer than 40 characters")))
-        if c["code"] in in_file:
+        if code in in_file:
             problems.append(
                 (
                     row.number,
                     _(
                         "code %(code)s appears twice in the file (also line %(n)d)",
-                        code=c["code"],
-                        n=in_file[c["code"]].number,
+                        code=code,
+                        n=in_file[code].number,
                     ),
                 )
             )
             continue
-        in_file[c["code"]] = row
+        in_file[code] = row
+        parents[code] = code_key(c["parent_code"])
         if not c["name_vi"]:
             problems.append((row.number, _("name_vi (the Vietnamese name) is empty")))
         if c["level"] not in levels:
@@ -79,14 +82,14 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
                     ),
                 )
             )
-    for row in in_file.values():
-        parent = row.cells["parent_code"]
+    for code, row in in_file.items():
+        parent = parents[code]
         if parent and parent not in in_file and parent not in existing:
             problems.append((row.number, _("parent_code %(p)s is not a known agency", p=parent)))
-        if parent == row.cells["code"]:
+        if parent == code:
             problems.append((row.number, _("an agency cannot be its own parent")))
     if not problems:
-        problems += _cycles(in_file, existing)
+        problems += _cycles(in_file, parents, existing)
     if problems:
         raise ImportRejected(sorted(problems))
 
@@ -105,16 +108,19 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
         agency.name_en = row.cells["name_en"] or row.cells["name_vi"]
         agency.level = row.cells["level"]
     session.flush()
-    for code, row in in_file.items():
-        parent = row.cells["parent_code"]
+    for code, parent in parents.items():
         by_code[code].parent_id = by_code[parent].id if parent else None
     session.commit()
     return created, updated
 
 
-def _cycles(in_file: dict[str, Row], existing: dict[str, Agency]) -> list[tuple[int, str]]:
-    parent_of = {code: (a.parent.code if a.parent else "") for code, a in existing.items()}
-    parent_of.update({code: row.cells["parent_code"] for code, row in in_file.items()})
+def _cycles(
+    in_file: dict[str, Row], parents: dict[str, str], existing: dict[str, Agency]
+) -> list[tuple[int, str]]:
+    parent_of = {
+        code: (code_key(a.parent.code) if a.parent else "") for code, a in existing.items()
+    }
+    parent_of.update(parents)
     problems = []
     for code, row in in_file.items():
         seen, current = {code}, parent_of.get(code)
@@ -139,28 +145,34 @@ def import_counters(
     require_columns(header, ["code", "agency_code", "name"])
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
-    agencies = {a.code: a for a in session.scalars(select(Agency))}
-    counters = {c.code: c for c in session.scalars(select(Counter))}
+    agencies = {code_key(a.code): a for a in session.scalars(select(Agency))}
+    counters = {code_key(c.code): c for c in session.scalars(select(Counter))}
     seen: dict[str, int] = {}
+    # Each good row's (counter code, agency code), normalised.
+    codes: list[tuple[str, str]] = []
     for row in rows:
         c = row.cells
-        if not c["code"]:
-            problems.append((row.number, _("the code is empty")))
-        elif c["code"] in seen:
+        try:
+            code = check_code(c["code"])
+        except CodeError as error:
+            problems.append((row.number, str(error)))
+            code = None
+        if code in seen:
             problems.append(
                 (
                     row.number,
                     _(
                         "code %(code)s appears twice in the file (also line %(n)d)",
-                        code=c["code"],
-                        n=seen[c["code"]],
+                        code=code,
+                        n=seen[code],
                     ),
                 )
             )
-        elif len(c["code"]) > 40:
-            problems.append((row.number, _("the code is longer than 40 characters")))
-        seen.setdefault(c["code"], row.number)
-        if c["agency_code"] not in agencies:
+        elif code:
+            seen[code] = row.number
+        agency_code = code_key(c["agency_code"])
+        codes.append((code, agency_code))
+        if agency_code not in agencies:
             problems.append(
                 (
                     row.number,
@@ -187,18 +199,18 @@ def import_counters(
     if problems:
         raise ImportRejected(sorted(problems))
     created = updated = 0
-    for row in rows:
+    for row, (code, agency_code) in zip(rows, codes, strict=True):
         c = row.cells
-        counter = counters.get(c["code"])
+        counter = counters.get(code)
         if counter is None:
             counter = Counter(
-                code=c["code"], token=new_token(), active=True, questionnaire_slug="sipas-service"
+                code=code, token=new_token(), active=True, questionnaire_slug="sipas-service"
             )
             session.add(counter)
             created += 1
         else:
             updated += 1
-        counter.agency_id = agencies[c["agency_code"]].id
+        counter.agency_id = agencies[agency_code].id
         counter.name = c["name"]
         if c.get("questionnaire"):
             counter.questionnaire_slug = c["questionnaire"]
@@ -230,7 +242,7 @@ def check_paper_forms(
     unknown = [h for h in header if h and h not in known]
     if unknown:
         raise TableError(_("Unknown column(s): %(cols)s", cols=", ".join(unknown)))
-    counters = {c.code: c for c in session.scalars(select(Counter))}
+    counters = {code_key(c.code): c for c in session.scalars(select(Counter))}
     maxima = {
         k: max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
         for k in items
@@ -241,7 +253,7 @@ def check_paper_forms(
     for row in rows:
         c = row.cells
         mistakes = []
-        counter = counters.get(c["counter"])
+        counter = counters.get(code_key(c["counter"]))
         if counter is None:
             mistakes.append(_("counter %(c)s is not a known counter code", c=c["counter"] or "''"))
         elif counter.questionnaire_slug != definition.slug:

@@ -8,33 +8,58 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from survey import db
-from survey.results.data import PERIODS, Selection
-from survey.results.report import (
+from survey.results.filters import (
     DESIGNS,
-    ReportOptions,
-    build_report,
-    parse_date,
-    to_csv,
-    to_json,
-    to_xlsx,
+    PERIODS,
+    WHOLE_RANGE,
+    FilterError,
+    ResultsRequest,
+    results_request,
 )
+from survey.results.report import build_report, to_csv, to_json, to_xlsx
 from survey.tables import TableError
 
 
-def _date(_ctx, param, value):
+def request_from_options(
+    questionnaires: dict,
+    questionnaire: str,
+    design: str,
+    date_from: str | None,
+    date_to: str | None,
+    period: str | None,
+    confidence: str,
+    include_flagged: bool = False,
+    poststrata: Path | None = None,
+) -> ResultsRequest:
+    """Return the results request of the command's options; a bad one is a usage error."""
     try:
-        return parse_date(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD") from exc
+        return results_request(
+            questionnaires,
+            questionnaire=questionnaire,
+            design=design,
+            date_from=date_from,
+            date_to=date_to,
+            period=period,
+            confidence=confidence,
+            include_flagged=include_flagged,
+            poststrata=poststrata,
+        )
+    except FilterError as error:
+        # Each filter's option has its URL name: --from, --design, ...
+        raise click.BadParameter(str(error), param_hint=f"--{error.param}") from error
 
 
+# The options are read as text and checked by `results_request`, as the URL's filters are.
 @click.command("indices")
-@click.option("--questionnaire", "slug", default="sipas-service", show_default=True)
-@click.option("--design", type=click.Choice(DESIGNS), default="srs", show_default=True)
-@click.option("--from", "date_from", callback=_date, help="First day (Vietnam time), YYYY-MM-DD.")
-@click.option("--to", "date_to", callback=_date, help="Last day (Vietnam time), YYYY-MM-DD.")
-@click.option("--period", type=click.Choice(PERIODS), help="Split into periods (default: one).")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@click.option("--questionnaire", default="sipas-service", show_default=True)
+@click.option("--design", default="srs", show_default=True, help=" or ".join(DESIGNS) + ".")
+@click.option("--from", "date_from", help="First day (Vietnam time), YYYY-MM-DD.")
+@click.option("--to", "date_to", help="Last day (Vietnam time), YYYY-MM-DD.")
+@click.option(
+    "--period",
+    help=f"Split into periods: {', '.join(PERIODS)} (default, or {WHOLE_RANGE}: one period).",
+)
+@click.option("--confidence", default="0.95", show_default=True, help="At least 0.5, below 1.")
 @click.option(
     "--poststrata",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -51,28 +76,14 @@ def _date(_ctx, param, value):
     help="Write to this file (default: standard output; required for xlsx).",
 )
 @with_appcontext
-def indices_command(
-    slug, design, date_from, date_to, period, confidence, poststrata, include_flagged, fmt, output
-):
+def indices_command(fmt, output, **options):
     """Compute every index with its confidence interval, per agency and period."""
     definitions = current_app.extensions["questionnaires"]
-    if slug not in definitions:
-        raise click.BadParameter(
-            f"unknown questionnaire; known: {', '.join(sorted(definitions))}",
-            param_hint="--questionnaire",
-        )
-    if date_from and date_to and date_from > date_to:
-        raise click.BadParameter("--from is after --to")
+    request = request_from_options(definitions, **options)
     if fmt == "xlsx" and output is None:
         raise click.BadParameter("xlsx needs -o FILE", param_hint="-o")
-    options = ReportOptions(
-        selection=Selection(slug, date_from, date_to, period, include_flagged),
-        design=design,
-        confidence=confidence,
-        poststrata=poststrata,
-    )
     try:
-        report = build_report(db.engine(), definitions[slug], options)
+        report = build_report(db.engine(), definitions[request.questionnaire], request)
     except (TableError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     if fmt == "xlsx":

@@ -3,13 +3,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
+from survey.codes import CodeError, check_code
 from survey.models import AgencyLevel
 from survey.permissions import Role
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
-CODE_MESSAGE = _l("Use 1 to 40 letters, digits, dots, dashes or underscores, without spaces.")
 NO_AGENCY = ""
 # WTForms has no Vietnamese catalogue: every message is given here, through Flask-Babel.
 REQUIRED = _l("Please fill in this field.")
@@ -24,12 +23,16 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def valid_code(_form, field) -> None:
+    """Check an agency or counter code by the one rule, and keep it normalised (upper case)."""
+    try:
+        field.data = check_code(field.data)
+    except CodeError as error:
+        raise ValidationError(str(error)) from error
+
+
 def _code_field(label) -> StringField:
-    return StringField(
-        label,
-        filters=[_strip],
-        validators=[InputRequired(REQUIRED), Regexp(CODE_PATTERN, message=CODE_MESSAGE)],
-    )
+    return StringField(label, filters=[_strip], validators=[InputRequired(REQUIRED), valid_code])
 
 
 def _name_field(label, required: bool = True) -> StringField:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from survey.codes import same_code
 from survey.console import audit
 from survey.console.passwords import generate_password, hash_password, normalise_email
 from survey.links import new_token
@@ -77,7 +78,7 @@ def create_counter(
 ) -> Counter:
     """Create an active counter with a fresh QR token."""
     code = code.strip()
-    if session.scalar(select(Counter.id).where(Counter.code == code)) is not None:
+    if session.scalar(select(Counter.id).where(same_code(Counter.code, code))) is not None:
         raise StaffError(_("A counter with code %(code)s already exists.", code=code))
     counter = Counter(
         code=code,
@@ -169,7 +170,7 @@ def create_agency(
     """Create an agency below `parent` (None for a top-level agency)."""
     code = code.strip()
     taken = _("An agency with code %(code)s already exists.", code=code)
-    if session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
+    if session.scalar(select(Agency.id).where(same_code(Agency.code, code))) is not None:
         raise StaffError(taken)
     agency = Agency(
         code=code,

@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from survey.codes import same_code
 from survey.links import survey_url
 from survey.models import Agency, Counter, User
 from survey.permissions import subtree_ids
@@ -91,12 +92,12 @@ def counters_in(session: Session, ids: set[int], active_only: bool = True) -> li
 
 def counter_code_taken(session: Session, code: str) -> bool:
     """Tell whether a counter already has `code`."""
-    return session.scalar(select(Counter.id).where(Counter.code == code.strip())) is not None
+    return session.scalar(select(Counter.id).where(same_code(Counter.code, code))) is not None
 
 
 def agency_by_code(session: Session, code: str) -> Agency | None:
     """Return the agency with `code`, or None."""
-    return session.scalar(select(Agency).where(Agency.code == code))
+    return session.scalar(select(Agency).where(same_code(Agency.code, code)))
 
 
 def all_agencies(session: Session) -> list[Agency]:
@@ -114,7 +115,7 @@ def active_counter_by_code(session: Session, code: str) -> Counter | None:
     return session.scalar(
         select(Counter)
         .options(joinedload(Counter.agency))
-        .where(Counter.code == (code or "").strip(), Counter.active)
+        .where(same_code(Counter.code, code), Counter.active)
     )
 
 

@@ -6,7 +6,6 @@ are joined into one buffer and viewed as an (n, K) uint8 array, so no ORM object
 
 import json
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 from sqlalchemy import select
@@ -15,20 +14,8 @@ from sqlalchemy.engine import Engine
 from analysis.data import Responses, Scheme
 from survey.models import Agency, Counter, Questionnaire
 from survey.questionnaires.loading import Definition, check
+from survey.results.filters import PERIODS, ResultsRequest
 from survey.timeutil import day_number
-
-PERIODS = ("month", "quarter", "year")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which responses an index computation reads."""
-
-    slug: str = "sipas-service"
-    date_from: date | None = None
-    date_to: date | None = None
-    period: str | None = None  # None: the whole range is one period
-    include_flagged: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,9 +117,9 @@ class _Columns:
 
 
 def load_index_data(
-    engine: Engine, definition: Definition, selection: Selection, with_details: bool = False
+    engine: Engine, definition: Definition, selection: ResultsRequest, with_details: bool = False
 ) -> IndexData:
-    """Read the selected responses of `definition`'s questionnaire into analysis arrays."""
+    """Read the responses `selection` asks for of `definition`'s questionnaire into arrays."""
     layouts, widths = _version_layouts(engine, definition)
     statuses = ("valid", "flagged") if selection.include_flagged else ("valid",)
     # "+questionnaire_id" keeps SQLite from walking the index row by row: a plain scan of the
@@ -315,12 +302,14 @@ def _psu_codes(counter_ids: np.ndarray, psus: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _agencies(engine: Engine, slug: str, agency_ids: np.ndarray) -> list[AgencyInfo]:
+def _agencies(engine: Engine, questionnaire: str, agency_ids: np.ndarray) -> list[AgencyInfo]:
     """Agencies with responses in the selection or a counter using the questionnaire."""
     with engine.connect() as conn:
         with_counters = set(
             conn.execute(
-                select(Counter.agency_id).where(Counter.questionnaire_slug == slug).distinct()
+                select(Counter.agency_id)
+                .where(Counter.questionnaire_slug == questionnaire)
+                .distinct()
             ).scalars()
         )
         wanted = with_counters | set(np.unique(agency_ids).tolist())

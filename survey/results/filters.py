@@ -1,86 +1,147 @@
-"""What the results pages show: filters from the URL, the report rows a user may see, tables."""
+"""The results request (filters) checked in one place, and what the results pages show of it."""
 
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from survey.models import Agency, Channel, Questionnaire, Response
-from survey.results.data import PERIODS, Selection
-from survey.results.report import DESIGNS, ReportOptions
 from survey.timeutil import day_number
+
+DESIGNS = ("srs", "cluster")
+PERIODS = ("month", "quarter", "year")
+# A period of "all" (or none) makes the whole date range one period.
+WHOLE_RANGE = "all"
 
 
 class FilterError(ValueError):
-    """A filter in the URL that cannot be used; the message says which and why."""
+    """A filter that cannot be used; `param` is its URL name (`from`, `design`, ...)."""
+
+    def __init__(self, param: str, message: str):
+        self.param = param
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
-class Filters:
-    """The results the user asked for."""
+class ResultsRequest:
+    """The results asked for, from the pages, the downloads, the API or `flask indices`."""
 
     questionnaire: str = "sipas-service"
-    period: str | None = "quarter"
     design: str = "srs"
     date_from: date | None = None
     date_to: date | None = None
+    period: str | None = None  # None: the whole range is one period
     confidence: float = 0.95
-
-    def options(self, locale: str) -> ReportOptions:
-        """Return the report options of these filters."""
-        selection = Selection(self.questionnaire, self.date_from, self.date_to, self.period)
-        return ReportOptions(
-            selection, design=self.design, confidence=self.confidence, locale=locale
-        )
+    include_flagged: bool = False
+    poststrata: Path | None = None
 
     def query(self, **changes) -> dict:
-        """Return these filters as URL arguments (with `changes`)."""
-        filters = replace(self, **changes)
+        """Return this request as URL arguments (with `changes`)."""
+        request = replace(self, **changes)
         args = {
-            "questionnaire": filters.questionnaire,
-            "period": filters.period or "all",
-            "design": filters.design,
-            "confidence": filters.confidence,
+            "questionnaire": request.questionnaire,
+            "period": request.period or WHOLE_RANGE,
+            "design": request.design,
+            "confidence": request.confidence,
         }
-        if filters.date_from:
-            args["from"] = filters.date_from.isoformat()
-        if filters.date_to:
-            args["to"] = filters.date_to.isoformat()
+        if request.date_from:
+            args["from"] = request.date_from.isoformat()
+        if request.date_to:
+            args["to"] = request.date_to.isoformat()
         return args
 
 
-def parse_filters(args, questionnaires: dict) -> Filters:
-    """Read the filters from URL arguments, with a clear error for a bad one."""
-    filters = Filters()
-    slug = args.get("questionnaire", filters.questionnaire)
-    if slug not in questionnaires:
-        raise FilterError(_("Unknown questionnaire: %(q)s", q=slug))
-    period = args.get("period", filters.period)
-    if period in ("all", ""):
+def _date(param: str, text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise FilterError(
+            param, _("%(name)s: '%(v)s' is not a date (YYYY-MM-DD)", name=param, v=text)
+        ) from exc
+
+
+def results_request(
+    questionnaires: dict,
+    *,
+    questionnaire: str | None = None,
+    design: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    period: str | None = None,
+    confidence: str | float | None = None,
+    include_flagged: bool = False,
+    poststrata: Path | None = None,
+) -> ResultsRequest:
+    """Check the filters given as text (None: the default) and return them as one request.
+
+    This is the only place the filters are validated; a bad one raises FilterError naming it.
+    """
+    default = ResultsRequest()
+    questionnaire = default.questionnaire if questionnaire is None else questionnaire
+    if questionnaire not in questionnaires:
+        raise FilterError(
+            "questionnaire",
+            _(
+                "Unknown questionnaire: %(q)s (known: %(known)s)",
+                q=questionnaire,
+                known=", ".join(sorted(questionnaires)),
+            ),
+        )
+    design = default.design if design is None else design
+    if design not in DESIGNS:
+        raise FilterError("design", _("Unknown design: %(d)s", d=design))
+    if period in (None, "", WHOLE_RANGE):
         period = None
     elif period not in PERIODS:
-        raise FilterError(_("Unknown period: %(p)s", p=period))
-    design = args.get("design", filters.design)
-    if design not in DESIGNS:
-        raise FilterError(_("Unknown design: %(d)s", d=design))
-    dates = {}
-    for name in ("from", "to"):
-        text = args.get(name, "")
-        try:
-            dates[name] = date.fromisoformat(text) if text else None
-        except ValueError as exc:
-            raise FilterError(_("'%(v)s' is not a date (YYYY-MM-DD)", v=text)) from exc
-    if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
-        raise FilterError(_("The start date is after the end date."))
+        raise FilterError(
+            "period", _("Unknown period: %(p)s (month, quarter, year or all)", p=period)
+        )
+    first, last = _date("from", date_from), _date("to", date_to)
+    if first and last and first > last:
+        raise FilterError(
+            "from",
+            _(
+                "The start date (from, %(a)s) is after the end date (to, %(b)s).",
+                a=first.isoformat(),
+                b=last.isoformat(),
+            ),
+        )
     try:
-        confidence = float(args.get("confidence", filters.confidence))
+        level = default.confidence if confidence is None else float(confidence)
     except ValueError as exc:
-        raise FilterError(_("The confidence level must be a number such as 0.95.")) from exc
-    if not 0.5 <= confidence < 1:
-        raise FilterError(_("The confidence level must be at least 0.5 and below 1."))
-    return Filters(slug, period, design, dates["from"], dates["to"], confidence)
+        raise FilterError(
+            "confidence", _("The confidence level must be a number such as 0.95.")
+        ) from exc
+    if not 0.5 <= level < 1:
+        raise FilterError("confidence", _("The confidence level must be at least 0.5 and below 1."))
+    return ResultsRequest(
+        questionnaire=questionnaire,
+        design=design,
+        date_from=first,
+        date_to=last,
+        period=period,
+        confidence=level,
+        include_flagged=include_flagged,
+        poststrata=poststrata,
+    )
+
+
+def parse_filters(args, questionnaires: dict) -> ResultsRequest:
+    """Read the request from URL arguments (the pages, downloads and API); periods: quarters."""
+    return results_request(
+        questionnaires,
+        questionnaire=args.get("questionnaire"),
+        design=args.get("design"),
+        date_from=args.get("from"),
+        date_to=args.get("to"),
+        period=args.get("period", "quarter"),
+        confidence=args.get("confidence"),
+    )
 
 
 def visible_rows(report: dict, visible_codes: set[str]) -> list[dict]:
@@ -94,7 +155,9 @@ def latest_period(rows: list[dict]) -> str | None:
     return periods[-1] if periods else None
 
 
-def verified_shares(session: Session, filters: Filters, agency_ids: set[int]) -> dict[int, float]:
+def verified_shares(
+    session: Session, filters: ResultsRequest, agency_ids: set[int]
+) -> dict[int, float]:
     """Return, per agency, the share of responses tied to a dossier receipt (verified)."""
     query = (
         select(

@@ -5,7 +5,7 @@ import dataclasses
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,44 +16,34 @@ from analysis import FIELDS, index_rows
 from analysis.data import Responses
 from analysis.poststratification import poststratify
 from survey.questionnaires.loading import Definition
-from survey.results.data import IndexData, Selection, load_index_data
+from survey.results.data import IndexData, load_index_data
+from survey.results.filters import ResultsRequest
 from survey.tables import TableError, read_table
 
 # The output columns: the analysis fields, with the agency's name beside its code.
 COLUMNS = ("period", "agency", "agency_name", *FIELDS[2:])
-DESIGNS = ("srs", "cluster")
 
 
-@dataclass(frozen=True)
-class ReportOptions:
-    """What an index report is computed on and how."""
+def build_report(
+    engine: Engine, definition: Definition, request: ResultsRequest, locale: str = "vi"
+) -> dict:
+    """Return the report: questionnaire, version, design, confidence, generated_at and rows.
 
-    selection: Selection
-    design: str = "srs"
-    confidence: float = 0.95
-    poststrata: Path | None = None
-    locale: str = "vi"
-
-
-def build_report(engine: Engine, definition: Definition, options: ReportOptions) -> dict:
-    """Return the report: questionnaire, version, design, confidence, generated_at and rows."""
-    if options.design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}")
-    if not 0.5 <= options.confidence < 1:
-        raise ValueError("confidence must be at least 0.5 and below 1")
-    population = read_poststrata(options.poststrata) if options.poststrata else None
-    data = load_index_data(engine, definition, options.selection, with_details=bool(population))
+    `request` comes checked from `results_request`; agency names are in `locale`.
+    """
+    population = read_poststrata(request.poststrata) if request.poststrata else None
+    data = load_index_data(engine, definition, request, with_details=bool(population))
     responses = data.responses
     if population:
         responses = apply_poststrata(data, population)
-    names = {a.code: (a.name_en if options.locale == "en" else a.name_vi) for a in data.agencies}
-    names["*"] = "Tất cả cơ quan" if options.locale != "en" else "All agencies"
+    names = {a.code: (a.name_en if locale == "en" else a.name_vi) for a in data.agencies}
+    names["*"] = "Tất cả cơ quan" if locale != "en" else "All agencies"
     rows = (
         index_rows(
             responses,
             data.scheme,
-            design=options.design,
-            level=options.confidence,
+            design=request.design,
+            level=request.confidence,
             agency_labels=[a.code for a in data.agencies],
             period_labels=data.periods,
         )
@@ -67,8 +57,8 @@ def build_report(engine: Engine, definition: Definition, options: ReportOptions)
     return {
         "questionnaire": definition.slug,
         "version": data.version,
-        "design": options.design,
-        "confidence": options.confidence,
+        "design": request.design,
+        "confidence": request.confidence,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": shaped,
     }
@@ -173,8 +163,3 @@ def to_xlsx(report: dict) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def parse_date(text: str | None) -> date | None:
-    """Parse an optional ISO date (YYYY-MM-DD)."""
-    return date.fromisoformat(text) if text else None

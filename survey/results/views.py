@@ -31,17 +31,20 @@ def _menu():
     return {"is_admin": is_admin(current_user), "manages": may_manage_anything(current_user)}
 
 
+@bp.errorhandler(FilterError)
+def _bad_filter(error: FilterError):
+    """Say which filter of the URL is wrong and why (400)."""
+    return render_template("results/bad_filter.html", param=error.param, message=str(error)), 400
+
+
 def _report():
     """Return (filters, report with only the rows this user may see, codes -> ids)."""
     questionnaires = current_app.extensions["questionnaires"]
-    try:
-        filters = parse_filters(request.args, questionnaires)
-    except FilterError as error:
-        abort(400, description=str(error))
+    filters = parse_filters(request.args, questionnaires)  # FilterError: _bad_filter
     ids = visible_agency_ids(current_user)
     codes = agency_codes(db.session(), ids)
     report = build_report(
-        db.engine(), questionnaires[filters.questionnaire], filters.options(str(get_locale()))
+        db.engine(), questionnaires[filters.questionnaire], filters, str(get_locale())
     )
     report["rows"] = visible_rows(report, set(codes))
     return filters, report, codes
