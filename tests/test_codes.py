@@ -145,3 +145,13 @@ def test_api_finds_a_counter_by_its_code_in_another_case(api_client, make_counte
     code = make_counter().code
     reply = receipt(api_client, code.lower())
     assert reply.status_code == 201 and reply.get_json()["counter"] == code
+
+
+def test_command_agency_option_finds_a_code_typed_in_another_case(app, runner, make_agency):
+    make_agency(code="MH-STP")
+    result = runner.invoke(
+        args=["users", "create", "m@example.vn", "--role", "manager", "--agency", "mh-stp"]
+        + ["--generate-password"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(manager, MH-STP) created" in result.output
