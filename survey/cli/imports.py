@@ -16,8 +16,9 @@ from survey.links import new_token
 from survey.models import Agency, AgencyLevel, Channel, Counter, Response
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import ensure_version
+from survey.responses import response_values
 from survey.tables import Row, TableError, require_columns
-from survey.timeutil import to_utc_naive, vietnam_day
+from survey.timeutil import to_utc_naive
 
 COMMENT_LIMIT = 1000
 
@@ -243,10 +244,7 @@ def check_paper_forms(
     if unknown:
         raise TableError(_("Unknown column(s): %(cols)s", cols=", ".join(unknown)))
     counters = {code_key(c.code): c for c in session.scalars(select(Counter))}
-    maxima = {
-        k: max(o["value"] for o in definition.scale_of(definition.questions[k])["options"])
-        for k in items
-    }
+    maxima = definition.scale_top
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
     values = []
@@ -310,20 +308,16 @@ def check_paper_forms(
             problems += [(row.number, m) for m in mistakes]
             continue
         values.append(
-            {
-                "counter_id": counter.id,
-                "agency_id": counter.agency_id,
-                "submitted_at": moment,
-                "local_day": vietnam_day(moment),
-                "locale": "vi",
-                "channel": Channel.IMPORT,
-                "weight": weight,
-                "psu": psu,
-                "status": "valid",
-                "scores": definition.encode_scores(scores),
-                "details": {},
-                "comment": comment,
-            }
+            response_values(
+                definition,
+                scores,
+                channel=Channel.IMPORT,
+                counter=counter,
+                submitted_at=moment,
+                weight=weight,
+                psu=psu,
+                comment=comment,
+            )
         )
     return values, problems
 

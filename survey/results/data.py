@@ -46,11 +46,7 @@ def scheme_of(definition: Definition) -> Scheme:
     thresholds = set(definition.satisfied_min.values())
     if len(thresholds) != 1:
         raise ValueError(f"{definition.slug}: scale items must share one satisfied_min")
-    top = max(
-        o["value"]
-        for k in definition.scale_items
-        for o in definition.scale_of(definition.questions[k])["options"]
-    )
+    top = definition.max_score
     return Scheme(
         item_keys=definition.scale_items,
         elements=dict(definition.elements),
@@ -93,7 +89,7 @@ def _version_layouts(
         ).all()
     layouts, widths = {}, {}
     for version_id, version, data in rows:
-        items = check(data, f"{definition.slug} v{version}").scale_items
+        items = check(data, f"{definition.slug} v{version}", strict=False).scale_items
         # -1 marks an item the version did not ask: read as missing.
         layouts[version_id] = np.array(
             [items.index(k) if k in items else -1 for k in definition.scale_items]
