@@ -40,16 +40,19 @@ class Channel(enum.StrEnum):
     """How a response reached the platform."""
 
     QR = "qr"
+    # A receipt link issued by the case-management software through the API: verified.
     RECEIPT = "receipt"
+    # A receipt link a member of staff made in the console: shown apart, never as verified.
+    STAFF_LINK = "staff-link"
     IMPORT = "import"
 
 
 class ResponseStatus(enum.StrEnum):
     """Whether a response counts in the indices."""
 
-    VALID = "valid"
-    FLAGGED = "flagged"
-    EXCLUDED = "excluded"
+    VALID = "valid"  # counts (never flagged, or restored by a reviewer)
+    FLAGGED = "flagged"  # suspicious: kept, left out of the indices until reviewed
+    EXCLUDED = "excluded"  # a reviewer confirmed it is left out
 
 
 class Agency(Base):
@@ -63,6 +66,9 @@ class Agency(Base):
     name_en: Mapped[str] = mapped_column(String(300))
     level: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # When its counters are open, in Vietnam's time ("Mon-Fri 07:00-17:00; Sat 07:30-11:30");
+    # None: the platform's default (OPENING_HOURS). Forms opened outside them are flagged.
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
 
     parent: Mapped["Agency | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Agency"]] = relationship(back_populates="parent", order_by="Agency.code")
@@ -107,6 +113,9 @@ class Counter(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # How many responses this counter can plausibly serve within COUNTER_BURST's window; more
+    # are flagged. None: the platform's default.
+    burst_limit: Mapped[int | None] = mapped_column(Integer)
 
     agency: Mapped[Agency] = relationship(back_populates="counters")
 
@@ -155,6 +164,15 @@ class Response(Base):
     nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
     # A keyed hash of the dossier code of a receipt link (never the code itself).
     dossier_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the form was issued (from its signed nonce): how long the citizen took to answer.
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why the response looked suspicious: reason codes ("too-fast,counter-burst"), and the
+    # evidence behind each (seconds taken, responses in the window, ...). Never an address.
+    flags: Mapped[str | None] = mapped_column(String(100))
+    evidence: Mapped[dict | None] = mapped_column(JSON)
+    # The last review decision (excluded or restored); each one is in the audit log too.
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     counter: Mapped[Counter] = relationship()
     agency: Mapped[Agency] = relationship()
