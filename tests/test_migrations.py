@@ -35,5 +35,7 @@ def test_a_column_missing_from_the_migrations_is_found(database_url):
     for table in Base.metadata.sorted_tables:
         table.to_metadata(changed)
     changed.tables["agencies"].append_column(Column("forgotten", Integer))
+    # Only the additions: the test above reports any other difference.
     found = differences(database_url, changed)
-    assert [(d[0], d[2], d[3].name) for d in found] == [("add_column", "agencies", "forgotten")]
+    added = [d for d in found if isinstance(d, tuple) and d[0] == "add_column"]
+    assert [(d[2], d[3].name) for d in added] == [("agencies", "forgotten")]
