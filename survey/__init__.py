@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import db
 from survey.config import PROJECT_ROOT, default_config, environment_overrides, instance_secret_key
@@ -25,6 +26,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_BASE_URL"].startswith("https://")
     app.config["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:
+        # The client's address (rate limits, flags) and scheme come from the trusted proxies'
+        # X-Forwarded-For / -Proto, of exactly that many hops; with 0 those headers are ignored,
+        # since anyone can send them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     # A bad questionnaire file stops start-up here, naming the file, the field and the problem.
     app.extensions["questionnaires"] = load_directory(Path(app.config["QUESTIONNAIRE_DIR"]))

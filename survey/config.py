@@ -16,6 +16,10 @@ ENV_SETTINGS = (
     "RECEIPT_LINK_DAYS",
     "API_TOKENS",
     "PROXY_HOPS",
+    "COUNTER_BURST",
+    "REPEAT_SESSION_LIMIT",
+    "REPEAT_ADDRESS_LIMIT",
+    "OPENING_HOURS",
 )
 
 
@@ -33,9 +37,20 @@ def default_config(instance_path: Path) -> dict:
         # Trusted reverse proxies in front of the app (nginx in production: 1). Only then are
         # X-Forwarded-For / -Proto believed, and only for exactly that many hops.
         "PROXY_HOPS": 0,
-        # A citizen may submit a handful of forms a minute from one address (a shared office
-        # Wi-Fi), but a script hammering the endpoint is stopped.
-        "SUBMIT_RATE_LIMIT": "20 per minute",
+        # Submissions per address at one counter (or one receipt link). A whole centre behind
+        # one address (its Wi-Fi, a carrier's NAT) sends a few a minute at each counter; a
+        # script hammering one counter is stopped here, and what gets through is flagged.
+        "SUBMIT_RATE_LIMIT": "30 per minute",
+        # Flag suspicious responses (too fast, out of hours, repeats, bursts). Off only in the
+        # tests that are not about flags, which send forms at once and at any hour.
+        "FLAG_SUSPICIOUS": True,
+        # The windows of the flags (survey/citizen/flagging.py): responses that count, at one
+        # counter; one browser session at one counter; one address at one counter.
+        "COUNTER_BURST": "4 per 2 minutes",
+        "REPEAT_SESSION_LIMIT": "3 per 30 minutes",
+        "REPEAT_ADDRESS_LIMIT": "3 per 2 minutes",
+        # When counters are open, unless an agency says otherwise (Vietnam's time).
+        "OPENING_HOURS": "Mon-Fri 07:00-17:30; Sat 07:00-12:00",
         "LOGIN_RATE_LIMIT": "10 per minute",
         # Failed sign-ins per account, whatever address they come from.
         "LOGIN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from survey.flags import Flag, encode_flags
 from survey.models import Counter, ResponseStatus, utcnow
 from survey.questionnaires.loading import Definition
 from survey.timeutil import vietnam_day
@@ -20,6 +21,9 @@ OWN_COLUMNS = (
     "comment",
     "nonce",
     "dossier_hash",
+    "issued_at",
+    "flags",
+    "evidence",
     "status",
 )
 
@@ -39,8 +43,15 @@ def response_values(
     comment: str | None = None,
     nonce: str | None = None,
     dossier_hash: str | None = None,
+    issued_at: datetime | None = None,
+    flags: list[Flag] | None = None,
+    evidence: dict | None = None,
 ) -> dict:
-    """Return the column values of one valid response (with its counter's, when given)."""
+    """Return the column values of one response (with its counter's, when given).
+
+    A response with flags is stored as flagged: kept, and left out of the indices until a
+    reviewer restores it.
+    """
     moment = submitted_at or utcnow()
     values = {
         "questionnaire_id": questionnaire_id,
@@ -56,7 +67,10 @@ def response_values(
         "comment": comment,
         "nonce": nonce,
         "dossier_hash": dossier_hash,
-        "status": ResponseStatus.VALID,
+        "issued_at": issued_at,
+        "flags": encode_flags(flags or []),
+        "evidence": evidence or None,
+        "status": ResponseStatus.FLAGGED if flags else ResponseStatus.VALID,
     }
     if counter is not None:
         values |= {"counter_id": counter.id, "agency_id": counter.agency_id}

@@ -272,10 +272,13 @@ def test_labels_wrap_inputs_and_questions_are_fieldsets(client, make_counter):
     )
 
 
-def test_submissions_are_rate_limited(app_config, make_counter):
+def test_submissions_are_rate_limited_per_counter_and_keep_the_answers(
+    app_config, make_counter, make_agency
+):
     from survey import create_app
 
     counter = make_counter()
+    other = make_counter(agency=make_agency(code="SO-YT", name_vi="Sở Y tế"))
     app_config |= {"RATELIMIT_ENABLED": True, "SUBMIT_RATE_LIMIT": "3 per minute"}
     limited = create_app(app_config)
     client = limited.test_client()
@@ -285,9 +288,16 @@ def test_submissions_are_rate_limited(app_config, make_counter):
         codes.append(client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code)
     assert codes == [303, 303, 303, 429, 429]
     _, hidden = open_form(client, counter.token)
-    refused = client.post(f"/s/{counter.token}", data=hidden | full_answers())
-    assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
-    assert count_responses(limited) == 3
+    held = client.post(f"/s/{counter.token}", data=hidden | full_answers("5"))
+    html = held.get_data(as_text=True)
+    # The form again, every answer kept, the same nonce, and a word to send again in a moment.
+    assert held.status_code == 429 and "xin chờ một lát rồi bấm Gửi lại" in html
+    assert 'name="A1" value="5" checked' in html and 'name="E3" value="5" checked' in html
+    assert hidden_fields(html)["nonce"] == hidden["nonce"]
+    # The same address at another counter (a centre's Wi-Fi) is not held back.
+    _, hidden = open_form(client, other.token)
+    assert client.post(f"/s/{other.token}", data=hidden | full_answers()).status_code == 303
+    assert count_responses(limited) == 4
     db.dispose_engines(limited)
 
 

@@ -18,6 +18,11 @@ NOT_A_CHOICE = _l("This answer is not one of the choices. Please choose again.")
 SOME_ANSWERS = _l("Some answers need your attention. Please see below.")
 # Good answers with a nonce that is expired or not this form's: kept, with a fresh nonce.
 FORM_EXPIRED = _l("This form had expired. Please press Send again.")
+# Over the rate limit: nothing stored, answers kept.
+SEND_AGAIN_SOON = _l(
+    "Many forms are being sent at this moment. Your answers are kept: please wait a moment "
+    "and press Send again."
+)
 
 
 class ChoiceAnswers(Field):

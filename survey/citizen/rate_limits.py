@@ -1,5 +1,6 @@
 """Flask-Limiter for the platform, with citizens' submissions counted by one direct hit."""
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from flask import abort, current_app, request
@@ -7,9 +8,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 
-# The form POSTs a citizen can make: the QR survey and the receipt-link survey share one budget.
+# The form POSTs a citizen can make: the QR survey and the receipt-link survey, each with a
+# budget per address and per counter.
 SUBMIT_ENDPOINTS = frozenset({"citizen.submit", "receipts.submit"})
 SCOPE = "citizen-submit"
+# The page that shows a form over the limit again, answers kept, by endpoint; each view module
+# registers its own (citizen/views.py, citizen/receipts.py).
+HELD_BACK_PAGES: dict[str, Callable] = {}
 
 
 @lru_cache(maxsize=8)
@@ -38,12 +43,29 @@ class SurveyLimiter(Limiter):
         super()._check_request_limit(callable_name, in_middleware)
 
     def check_submission_limit(self) -> None:
-        """Count a submission from this address; answer 429 when it goes over SUBMIT_RATE_LIMIT."""
+        """Count a submission from this address at this counter; hold it back over the limit.
+
+        Over SUBMIT_RATE_LIMIT the citizen gets the form again with every answer kept and a
+        message to send again in a moment (429), never an error page that loses the answers.
+        The key is the address and the counter: honest citizens behind one address (a
+        centre's Wi-Fi, a carrier's NAT) are spread over many counters, a script at one.
+        """
         if not current_app.config.get("RATELIMIT_ENABLED", True):
             return
         # Being this direct, the hit does not use Flask-Limiter's key prefix, error swallowing,
         # in-memory fallback or headers; none is configured here, and with the storage down a
         # submission fails rather than go uncounted.
         item = _parsed(current_app.config["SUBMIT_RATE_LIMIT"])
-        if not self.limiter.hit(item, SCOPE, get_remote_address()):
-            abort(429)
+        if not self.limiter.hit(item, SCOPE, get_remote_address(), _counter_key()):
+            page = HELD_BACK_PAGES.get(request.endpoint)
+            abort(current_app.make_response(page(**request.view_args)) if page else 429)
+
+
+def _counter_key() -> str:
+    """Return which counter a submission is for, as far as the URL tells without a query."""
+    args = request.view_args or {}
+    if "token" in args:
+        return f"t:{args['token']}"
+    # A receipt link starts with its counter's id; a forged one only picks another budget,
+    # and its signature is refused anyway.
+    return f"c:{str(args.get('signed', '')).partition('.')[0]}"

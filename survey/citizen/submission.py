@@ -16,7 +16,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from survey import db
-from survey.citizen.forms import FORM_EXPIRED, SOME_ANSWERS, SurveyForm, collect_answers, form_class
+from survey.citizen.flagging import assess
+from survey.citizen.forms import (
+    FORM_EXPIRED,
+    SEND_AGAIN_SOON,
+    SOME_ANSWERS,
+    SurveyForm,
+    collect_answers,
+    form_class,
+)
 from survey.citizen.nonces import FormNonce, issue_nonce, open_nonce
 from survey.models import Channel, Counter, Response
 from survey.questionnaires.loading import Definition
@@ -53,6 +61,7 @@ class Result(enum.StrEnum):
     STORED = "stored"  # stored now, or stored already from this very form (a double tap)
     INVALID = "invalid"  # some answers need attention: the form again, with the problems
     EXPIRED = "expired"  # good answers, but the nonce was stale or not this counter's
+    HELD_BACK = "held-back"  # over the rate limit: the form again, answers kept, send soon
     DOSSIER_USED = "dossier-used"  # another form was already stored for this dossier
 
 
@@ -81,7 +90,15 @@ class Outcome:
     @property
     def notice(self):
         """Return the message above a form shown again."""
-        return FORM_EXPIRED if self.result is Result.EXPIRED else SOME_ANSWERS
+        return _NOTICES.get(self.result, SOME_ANSWERS)
+
+    @property
+    def status(self) -> int:
+        """Return the HTTP status of the page that shows the form again."""
+        return 429 if self.result is Result.HELD_BACK else 422
+
+
+_NOTICES = {Result.EXPIRED: FORM_EXPIRED, Result.HELD_BACK: SEND_AGAIN_SOON}
 
 
 def receive(target: Target, locale: str) -> Outcome:
@@ -106,18 +123,24 @@ def receive(target: Target, locale: str) -> Outcome:
     if not form.validate():
         return Outcome(Result.INVALID, target.find_counter(), form, definition)
     scores, details, comment = collect_answers(form, definition)
-    values = response_values(
-        definition,
-        scores,
-        channel=target.channel,
-        questionnaire_id=questionnaire_version_id(definition),
-        locale=locale,
-        details=details,
-        comment=comment,
-        nonce=nonce.value,
-        dossier_hash=target.dossier_hash,
-    )
     if target.counter_id is None or nonce.counter_id == target.counter_id:
+        found = assess(
+            definition, nonce.counter_id, nonce.session_id, nonce.issued_at, target.channel
+        )
+        values = response_values(
+            definition,
+            scores,
+            channel=target.channel,
+            questionnaire_id=questionnaire_version_id(definition),
+            locale=locale,
+            details=details,
+            comment=comment,
+            nonce=nonce.value,
+            dossier_hash=target.dossier_hash,
+            issued_at=nonce.issued_at,
+            flags=found.flags,
+            evidence=found.evidence,
+        )
         with db.autocommit_connection() as connection:
             outcome = _store(connection, target, nonce, values)
         if outcome is not None:
@@ -127,6 +150,19 @@ def receive(target: Target, locale: str) -> Outcome:
     counter = target.find_counter()
     form.nonce.data = issue_nonce(counter.id, definition.slug)
     return Outcome(Result.EXPIRED, counter, form, definition)
+
+
+def hold_back(target: Target, locale: str) -> Outcome:
+    """Show a form over the rate limit again, answers kept and nothing stored."""
+    questionnaires = current_app.extensions["questionnaires"]
+    counter = target.find_counter()
+    nonce = open_nonce(request.form.get("nonce"))
+    slug = nonce.questionnaire if nonce and nonce.questionnaire in questionnaires else None
+    definition = questionnaires[slug or counter.questionnaire_slug]
+    form = form_class(definition, locale)()
+    if nonce is None:
+        form.nonce.data = issue_nonce(counter.id, definition.slug)
+    return Outcome(Result.HELD_BACK, counter, form, definition)
 
 
 def _refused(counter: Counter, definition: Definition, form: SurveyForm) -> Outcome:

@@ -6,7 +6,8 @@ from flask_babel import get_locale
 from survey import db
 from survey.citizen.forms import form_class
 from survey.citizen.nonces import issue_nonce
-from survey.citizen.submission import Result, Target, receive
+from survey.citizen.rate_limits import HELD_BACK_PAGES
+from survey.citizen.submission import Result, Target, hold_back, receive
 from survey.links import lookup_token
 from survey.models import Counter
 
@@ -62,11 +63,29 @@ def form(token: str):
 @bp.post("/s/<token>")
 def submit(token: str):
     """Store the answers once and send the citizen to the thank-you page."""
-    target = Target(find_counter=lambda: _active_counter(token), token=token)
-    outcome = receive(target, str(get_locale()))
+    outcome = receive(_target(token), str(get_locale()))
     if outcome.result is Result.STORED:
         return redirect(url_for("citizen.thanks", token=token), code=303)
-    return render_form(outcome.counter, outcome.form, 422, outcome.notice, outcome.definition)
+    return _again(outcome)
+
+
+def held_back(token: str):
+    """Show a form sent over the rate limit again, with its answers, to send in a moment."""
+    return _again(hold_back(_target(token), str(get_locale())))
+
+
+HELD_BACK_PAGES["citizen.submit"] = held_back
+
+
+def _target(token: str) -> Target:
+    return Target(find_counter=lambda: _active_counter(token), token=token)
+
+
+def _again(outcome):
+    """Show the form of `outcome` again, with its notice."""
+    return render_form(
+        outcome.counter, outcome.form, outcome.status, outcome.notice, outcome.definition
+    )
 
 
 @bp.get("/s/<token>/thanks")

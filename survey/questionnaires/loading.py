@@ -27,6 +27,9 @@ FILE_SCHEMA = {
         "slug": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,59}$"},
         "title": TEXT,
         "intro": TEXT,
+        # The fewest seconds a person needs to read and answer the form: a form sent sooner
+        # after it was issued is flagged as too fast. Fast honest readers must pass.
+        "min_seconds": {"type": "integer", "minimum": 0, "maximum": 600},
         "scales": {
             "type": "object",
             "additionalProperties": {
@@ -110,6 +113,11 @@ class Definition:
     questions: dict[str, dict] = field(repr=False)
     # Question key -> its type, in the questionnaire's order.
     question_types: dict[str, QuestionType] = field(repr=False)
+
+    @property
+    def min_seconds(self) -> int:
+        """Return the fewest seconds a person needs for this form (0 when the file says none)."""
+        return int(self.data.get("min_seconds", 0))
 
     def text(self, value: dict, locale: str) -> str:
         """Return a {vi, en} text in `locale`."""
