@@ -2,7 +2,7 @@
 
 Roles: an `admin` may do everything; a `manager` looks after one agency and every agency below
 it (its counters, posters, receipt links and results); an `evaluator` reads every agency's
-results and changes nothing.
+results and changes nothing but review decisions on flagged responses.
 
 Views ask for objects through `agency_or_404` and `counter_or_404`. Something outside what the
 user may see is reported as missing (404), so a manager who edits an id in a URL learns nothing
@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from survey import db
 from survey.codes import same_code
-from survey.models import Agency, Counter, User
+from survey.models import Agency, Counter, ResponseStatus, User
 
 
 class Role(enum.StrEnum):
@@ -151,6 +151,27 @@ def admin_required(view: Callable) -> Callable:
 def may_manage_anything(user) -> bool:
     """Tell whether `user` manages at least one agency (shows the receipt-link menu entry)."""
     return bool(managed_agency_ids(user))
+
+
+def may_review(user) -> bool:
+    """Tell whether `user` may open the review of flagged responses (shows its menu entry)."""
+    if not _signed_in(user):
+        return False
+    return user.role in (Role.ADMIN, Role.EVALUATOR) or bool(managed_agency_ids(user))
+
+
+def may_decide(user, decision: str, status: str) -> bool:
+    """Tell whether `user` may `exclude` or `restore` a response now in `status`.
+
+    Admins and evaluators may do both, in every agency. A manager may only exclude a response
+    still flagged: the responses they see rate their own agency, so they may neither put one
+    back into the indices nor undo a reviewer's restore. Which agencies: `visible_agency_ids`.
+    """
+    if not may_review(user):
+        return False
+    if user.role in (Role.ADMIN, Role.EVALUATOR):
+        return decision in ("exclude", "restore")
+    return decision == "exclude" and status == ResponseStatus.FLAGGED
 
 
 def api_token_valid(authorization: str | None) -> bool:

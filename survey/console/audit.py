@@ -20,6 +20,8 @@ ACTIONS = {
     "user.create": _l("Account created"),
     "user.update": _l("Account changed"),
     "user.password": _l("Password reset"),
+    "response.exclude": _l("Flagged response left out of the indices"),
+    "response.restore": _l("Flagged response put back into the indices"),
 }
 
 PAGE_SIZE = 50

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from survey.console import auth
 from survey.extensions import login_manager
-from survey.permissions import is_admin, may_manage_anything
+from survey.permissions import is_admin, may_manage_anything, may_review
 from survey.printing.qr import qr_png, qr_svg
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -51,6 +51,7 @@ def console_context() -> dict:
     return {
         "is_admin": is_admin(current_user),
         "manages": may_manage_anything(current_user),
+        "reviews": may_review(current_user),
         "locale": locale,
         "questionnaire_title": questionnaire_title,
     }

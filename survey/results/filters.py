@@ -1,14 +1,16 @@
 """The results request (filters) checked in one place, and what the results pages show of it."""
 
-from dataclasses import dataclass, replace
-from datetime import date
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from survey.models import Agency, Channel, Questionnaire, Response
+from survey.flags import Flag, decode_flags
+from survey.models import Agency, Channel, Questionnaire, Response, ResponseStatus
 from survey.timeutil import day_number
 
 DESIGNS = ("srs", "cluster")
@@ -178,6 +180,106 @@ def verified_shares(
         query = query.where(Response.local_day <= day_number(filters.date_to))
     rows = session.execute(query.group_by(Response.agency_id)).all()
     return {agency: 100 * (verified or 0) / total for agency, total, verified in rows if total}
+
+
+def period_request(filters: ResultsRequest, label: str | None) -> ResultsRequest:
+    """Return `filters` narrowed to the days of period `label` ("2026-05", "2026-Q2", "2026")."""
+    first = last = None
+    if label and label != WHOLE_RANGE:
+        year, _dash, rest = label.partition("-")
+        if not rest:
+            first, last = date(int(year), 1, 1), date(int(year), 12, 31)
+        else:
+            months = (
+                (3 * int(rest[1:]) - 2, 3 * int(rest[1:])) if rest.startswith("Q") else (int(rest),)
+            )
+            first = date(int(year), months[0], 1)
+            after = date(int(year) + months[-1] // 12, months[-1] % 12 + 1, 1)
+            last = after - timedelta(days=1)
+    if first is None:
+        return filters
+    return replace(
+        filters,
+        date_from=max(first, filters.date_from or first),
+        date_to=min(last, filters.date_to or last),
+    )
+
+
+@dataclass
+class TrustCounts:
+    """An agency's responses by whether they count, with the reasons for those left out."""
+
+    counted: int = 0
+    flagged: int = 0
+    excluded: int = 0
+    receipt: int = 0  # counted responses from a verified receipt link (case-management software)
+    staff_link: int = 0  # counted responses from a receipt link a member of staff made
+    reasons: Counter = field(default_factory=Counter)  # Flag -> flagged or excluded responses
+
+    @property
+    def left_out(self) -> int:
+        """Return how many responses the indices leave out (flagged or excluded)."""
+        return self.flagged + self.excluded
+
+    def share(self, part: int) -> float | None:
+        """Return `part` as a percentage of the counted responses (None when there are none)."""
+        return 100 * part / self.counted if self.counted else None
+
+    def add(self, other: "TrustCounts") -> None:
+        """Add `other`'s counts to these."""
+        self.counted += other.counted
+        self.flagged += other.flagged
+        self.excluded += other.excluded
+        self.receipt += other.receipt
+        self.staff_link += other.staff_link
+        self.reasons.update(other.reasons)
+
+
+def trust_counts(
+    session: Session, filters: ResultsRequest, agency_ids: set[int]
+) -> dict[int, TrustCounts]:
+    """Return, per agency, how many responses count, were flagged or excluded (and why), and how
+    many counted ones came through verified and staff-made receipt links; one grouped query."""
+    if not agency_ids:
+        return {}
+    query = (
+        select(Response.agency_id, Response.status, Response.channel, Response.flags, func.count())
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .where(Questionnaire.slug == filters.questionnaire, Response.agency_id.in_(agency_ids))
+    )
+    if filters.date_from:
+        query = query.where(Response.local_day >= day_number(filters.date_from))
+    if filters.date_to:
+        query = query.where(Response.local_day <= day_number(filters.date_to))
+    query = query.group_by(Response.agency_id, Response.status, Response.channel, Response.flags)
+    found: dict[int, TrustCounts] = {}
+    for agency_id, status, channel, flags, n in session.execute(query):
+        counts = found.setdefault(agency_id, TrustCounts())
+        if status == ResponseStatus.VALID:
+            counts.counted += n
+            counts.receipt += n if channel == Channel.RECEIPT else 0
+            counts.staff_link += n if channel == Channel.STAFF_LINK else 0
+            continue
+        if status == ResponseStatus.FLAGGED:
+            counts.flagged += n
+        elif status == ResponseStatus.EXCLUDED:
+            counts.excluded += n
+        for flag in decode_flags(flags):
+            counts.reasons[flag] += n
+    return found
+
+
+def total_counts(counts: dict[int, TrustCounts]) -> TrustCounts:
+    """Return the sum of every agency's counts (the all-agencies row)."""
+    total = TrustCounts()
+    for one in counts.values():
+        total.add(one)
+    return total
+
+
+def reason_order(counts: TrustCounts) -> list[tuple[Flag, int]]:
+    """Return (flag, responses) of `counts`' reasons, most frequent first."""
+    return sorted(counts.reasons.items(), key=lambda item: (-item[1], list(Flag).index(item[0])))
 
 
 def agency_codes(session: Session, ids: set[int]) -> dict[str, int]:

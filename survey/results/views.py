@@ -5,19 +5,32 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from survey import db
-from survey.permissions import agency_or_404, is_admin, may_manage_anything, visible_agency_ids
+from survey.flags import LABELS
+from survey.permissions import (
+    agency_or_404,
+    is_admin,
+    may_manage_anything,
+    may_review,
+    visible_agency_ids,
+)
 from survey.results.charts import forest_plot, trend_chart
 from survey.results.filters import (
     FilterError,
+    TrustCounts,
     agency_codes,
     latest_period,
     parse_filters,
+    period_request,
+    reason_order,
+    total_counts,
+    trust_counts,
     verified_shares,
     visible_rows,
 )
 from survey.results.report import build_report, to_csv, to_json, to_xlsx
 
 bp = Blueprint("results", __name__, url_prefix="/results")
+NONE = TrustCounts()
 
 DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", to_csv),
@@ -28,7 +41,13 @@ DOWNLOADS = {
 
 @bp.context_processor
 def _menu():
-    return {"is_admin": is_admin(current_user), "manages": may_manage_anything(current_user)}
+    return {
+        "is_admin": is_admin(current_user),
+        "manages": may_manage_anything(current_user),
+        "reviews": may_review(current_user),
+        "flag_labels": LABELS,
+        "reason_order": reason_order,
+    }
 
 
 @bp.errorhandler(FilterError)
@@ -58,7 +77,13 @@ def overview():
     period = latest_period(report["rows"])
     service = [r for r in report["rows"] if r["period"] == period and r["level"] == "service"]
     service.sort(key=lambda r: (r["agency"] == "*", -(r["estimate"] or -1)))
-    shares = verified_shares(db.session(), filters, set(codes.values()))
+    # Verified, staff-link, flagged and excluded responses: of the period the table shows.
+    shown = period_request(filters, period)
+    shares = verified_shares(db.session(), shown, set(codes.values()))
+    trust = trust_counts(db.session(), shown, set(codes.values()))
+    by_code = {code: trust[i] for code, i in codes.items() if i in trust} | {
+        "*": total_counts(trust)
+    }
     chart = forest_plot(
         [
             {
@@ -78,6 +103,10 @@ def overview():
         period=period,
         rows=service,
         shares={code: shares.get(i) for code, i in codes.items()},
+        trust=by_code,
+        left_out=[
+            (r, by_code[r["agency"]]) for r in service if by_code.get(r["agency"], NONE).left_out
+        ],
         chart=chart,
         questionnaires=current_app.extensions["questionnaires"],
         locale=str(get_locale()),
@@ -107,8 +136,12 @@ def agency(code: str):
     )
     locale = str(get_locale())
     definition = current_app.extensions["questionnaires"][filters.questionnaire]
+    shown = period_request(filters, period)
+    trust = trust_counts(db.session(), shown, {found.id}).get(found.id)
     return render_template(
         "results/agency.html",
+        trust=trust,
+        verified=verified_shares(db.session(), shown, {found.id}).get(found.id),
         agency=found,
         filters=filters,
         report=report,
