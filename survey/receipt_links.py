@@ -1,12 +1,20 @@
 """Receipt links: a signed, expiring link per dossier, so that one dossier gives one evaluation.
 
-A link is `PUBLIC_BASE_URL/r/<counter id>.<dossier hash>.<time>.<signature>`. It carries the
-keyed hash of the dossier code, never the code itself: links end up in browser histories and
-server logs, and a hash made with the app's secret cannot be turned back into a code. The same
-hash is stored with the response, and the database accepts each hash once.
+A link is `PUBLIC_BASE_URL/r/<counter id>.<dossier hash>.<origin>.<time>.<signature>`. It
+carries the keyed hash of the dossier code, never the code itself: links end up in browser
+histories and server logs, and a hash made with the app's secret cannot be turned back into a
+code. The same hash is stored with the response, and the database accepts each hash once.
+
+The origin says who issued the link, under the signature: `a` for the case-management software
+through the API, `s` for a member of staff in the console. Only an API link makes a verified
+response (channel `receipt`); a staff link's response is stored as `staff-link` and shown apart,
+since staff could otherwise make links for made-up dossiers and answer them. Links made before
+the origin existed (`<counter id>.<dossier hash>.<time>.<signature>`) still open until they
+expire (`RECEIPT_LINK_DAYS`), and count as issued by staff: nothing in them proves otherwise.
 """
 
 import base64
+import enum
 import hashlib
 import hmac
 import unicodedata
@@ -18,7 +26,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.models import Counter, Response
+from survey.models import Channel, Counter, Response
 
 SALT = "receipt-link"
 MAX_DOSSIER_LENGTH = 100
@@ -32,13 +40,31 @@ class LinkExpired(ValueError):
     """A genuine link older than `RECEIPT_LINK_DAYS`."""
 
 
+class LinkOrigin(enum.StrEnum):
+    """Who issued a link; the value is what the signed payload carries."""
+
+    API = "a"  # the case-management software, with an API token: verified
+    STAFF = "s"  # a member of staff in the console: shown apart, never verified
+
+    @property
+    def channel(self) -> Channel:
+        """Return the channel of the responses given through a link of this origin."""
+        return Channel.RECEIPT if self is LinkOrigin.API else Channel.STAFF_LINK
+
+
 @dataclass(frozen=True)
 class ReceiptLink:
-    """What a genuine link says: the counter, the dossier's hash and when the link was made."""
+    """What a genuine link says: the counter, the dossier's hash, who made it and when."""
 
     counter_id: int
     dossier_hash: str
     issued_at: datetime
+    origin: LinkOrigin
+
+    @property
+    def channel(self) -> Channel:
+        """Return the channel the response to this link is stored with."""
+        return self.origin.channel
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,8 @@ class IssuedLink:
     signed: str
     expires_at: datetime
     counter: Counter
+    origin: LinkOrigin
+    dossier_hash: str
 
 
 class _Signer(TimestampSigner):
@@ -99,21 +127,34 @@ def link_days() -> int:
     return int(current_app.config.get("RECEIPT_LINK_DAYS", 30))
 
 
-def issue_link(counter: Counter, dossier_code: str, at: datetime | None = None) -> IssuedLink:
-    """Return a signed link to `counter`'s questionnaire bound to `dossier_code`."""
+def issue_link(
+    counter: Counter,
+    dossier_code: str,
+    at: datetime | None = None,
+    *,
+    origin: LinkOrigin = LinkOrigin.STAFF,
+) -> IssuedLink:
+    """Return a signed link to `counter`'s questionnaire bound to `dossier_code`, from `origin`.
+
+    The origin defaults to staff, so that a caller who forgets it never makes a verified link.
+    """
     problem = dossier_problem(dossier_code)
     if problem:
         raise ValueError(problem)
+    origin = LinkOrigin(origin)
     moment = int((at or datetime.now(UTC)).timestamp())
-    digest = base64.urlsafe_b64encode(_hash_bytes(dossier_code)).rstrip(b"=").decode()
-    signed = _Signer(current_app.config["SECRET_KEY"], moment).sign(f"{counter.id}.{digest}")
-    signed = signed.decode()
+    raw = _hash_bytes(dossier_code)
+    digest = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    payload = f"{counter.id}.{digest}.{origin.value}"
+    signed = _Signer(current_app.config["SECRET_KEY"], moment).sign(payload).decode()
     issued = datetime.fromtimestamp(moment, UTC)
     return IssuedLink(
         url=f"{current_app.config['PUBLIC_BASE_URL']}/r/{signed}",
         signed=signed,
         expires_at=issued + timedelta(days=link_days()),
         counter=counter,
+        origin=origin,
+        dossier_hash=raw.hex(),
     )
 
 
@@ -126,15 +167,22 @@ def read_link(signed: str) -> ReceiptLink:
         raise LinkExpired(str(error)) from error
     except BadSignature as error:
         raise LinkInvalid(str(error)) from error
-    counter_id, _, digest = value.decode("ascii", "replace").partition(".")
+    # The checks below are only reachable with a leaked secret or a bug: the signature was valid.
+    parts = value.decode("ascii", "replace").split(".")
+    if len(parts) == 2:
+        # The format before the origin: nothing says the API issued it, so it is a staff link.
+        parts.append(LinkOrigin.STAFF.value)
+    if len(parts) != 3:
+        raise LinkInvalid("bad payload")
+    counter_id, digest, origin = parts
     try:
         raw = base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4))
+        origin = LinkOrigin(origin)
     except ValueError as error:
-        raise LinkInvalid("bad dossier hash") from error
+        raise LinkInvalid("bad dossier hash or origin") from error
     if not counter_id.isdigit() or len(raw) != 32:
-        # Only reachable with a leaked secret or a bug: the signature was valid.
         raise LinkInvalid("bad payload")
-    return ReceiptLink(int(counter_id), raw.hex(), stamped.replace(tzinfo=None))
+    return ReceiptLink(int(counter_id), raw.hex(), stamped.replace(tzinfo=None), origin)
 
 
 def response_for_dossier(session: Session, hashed: str) -> Response | None:

@@ -16,7 +16,7 @@ from test_console_support import add_user, post
 from survey import create_app, db
 from survey.console.operations import update_counter
 from survey.models import AuditEntry, Channel, Counter, Response
-from survey.receipt_links import dossier_hash, issue_link
+from survey.receipt_links import LinkOrigin, dossier_hash, issue_link
 
 TOKEN = "case-software-token-0123456789"
 DOSSIER = "000.00.12.H56-241105-0001"
@@ -58,8 +58,10 @@ def decode_png(data: bytes) -> str:
 
 
 def link_for(app, counter_id: int, dossier: str = DOSSIER, at: datetime | None = None) -> str:
+    """Return a link as the API issues it (test_verified_links.py covers staff links)."""
     with app.app_context():
-        return issue_link(db.session().get(Counter, counter_id), dossier, at).url
+        counter = db.session().get(Counter, counter_id)
+        return issue_link(counter, dossier, at, origin=LinkOrigin.API).url
 
 
 def answer(client, url: str, value: str = "5"):
@@ -241,13 +243,14 @@ def test_tampered_links_get_a_clear_page_and_store_nothing(
     other = make_counter()
     path = link_for(app, counter.id).removeprefix("http://survey.test")
     prefix, signed = path.rsplit("/", 1)
-    counter_id, digest, stamp, signature = signed.split(".")
+    counter_id, digest, origin, stamp, signature = signed.split(".")
     flip = {"A": "B"}.get(signature[5], "A")
+    late = "A" if stamp[-1] != "A" else "B"
     tampered = {
-        "signature": f"{counter_id}.{digest}.{stamp}.{signature[:5]}{flip}{signature[6:]}",
-        "counter": f"{other.id}.{digest}.{stamp}.{signature}",
-        "dossier": f"{counter_id}.{digest[:-2]}AA.{stamp}.{signature}",
-        "time": f"{counter_id}.{digest}.{stamp[:-1]}{'A' if stamp[-1] != 'A' else 'B'}.{signature}",
+        "signature": f"{counter_id}.{digest}.{origin}.{stamp}.{signature[:5]}{flip}{signature[6:]}",
+        "counter": f"{other.id}.{digest}.{origin}.{stamp}.{signature}",
+        "dossier": f"{counter_id}.{digest[:-2]}AA.{origin}.{stamp}.{signature}",
+        "time": f"{counter_id}.{digest}.{origin}.{stamp[:-1]}{late}.{signature}",
         "cut": f"{counter_id}.{digest}",
         "junk": "%3Cscript%3E",
     }[change]
@@ -323,24 +326,23 @@ def test_manager_makes_a_receipt_link_in_the_console(app, client, counter, login
     again = post(client, "/console/receipts", {"counter": counter.id, "dossier": DOSSIER})
     assert "already been evaluated" in again.get_data(as_text=True)
     with app.app_context():
-        # Making a link changes nothing, so it leaves no audit entry; the answer is a response.
-        assert db.session().scalar(select(func.count()).select_from(AuditEntry)) == 1
+        # The account, then each of the two links made (test_verified_links.py checks them).
+        assert db.session().scalar(select(func.count()).select_from(AuditEntry)) == 3
 
 
-def test_receipt_and_poster_submissions_share_one_rate_limit(app_config, counter):
+def test_receipt_submissions_are_limited_per_counter_and_keep_the_answers(app_config, counter):
     limited = create_app(
         app_config
         | {"RATELIMIT_ENABLED": True, "SUBMIT_RATE_LIMIT": "2 per minute", "API_TOKENS": TOKEN}
     )
     try:
         client = limited.test_client()
-        poster = client.get(f"/s/{counter.token}")
-        hidden = hidden_fields(poster.get_data(as_text=True))
-        assert client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code == 303
         assert answer(client, link_for(limited, counter.id, "DOSSIER-1")).status_code == 303
-        refused = answer(client, link_for(limited, counter.id, "DOSSIER-2"))
-        assert refused.status_code == 429
-        assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
+        assert answer(client, link_for(limited, counter.id, "DOSSIER-2")).status_code == 303
+        held = answer(client, link_for(limited, counter.id, "DOSSIER-3"), "2")
+        html = held.get_data(as_text=True)
+        assert held.status_code == 429 and "xin chờ một lát rồi bấm Gửi lại" in html
+        assert 'name="B4" value="2" checked' in html
         assert len(stored(limited)) == 2
     finally:
         db.dispose_engines(limited)

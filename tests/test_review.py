@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from test_browser_console import served, shoot, sign_in  # noqa: F401  (served: a fixture)
 from test_console_support import post
 
 from survey import db
@@ -358,3 +359,41 @@ def test_results_show_flagged_and_excluded_counts_with_reasons_and_staff_links(
     assert "Excluded after review: 1" in agency_html
     assert "made by staff (not verified): 20%" in agency_html
     assert "case-management software): 10%" in agency_html
+
+
+# ---------------------------------------------------------------- in a browser
+
+
+def test_the_review_page_in_a_browser(
+    served,  # noqa: F811  (the fixture imported from test_browser_console)
+    browser,
+    world,
+    flagged,
+    screenshot_dir,
+    tmp_path,
+):
+    _app, base = served
+    folder = screenshot_dir or tmp_path
+    files = shoot(
+        browser,
+        folder,
+        base,
+        "evaluator@example.vn",
+        {
+            "review": "/console/review?lang=vi",
+            "results-flags": "/results/?period=all",
+            "results-agency-flags": "/results/agency/OWN?period=all",
+        },
+    )
+    assert all(f.stat().st_size > 1000 for f in files)
+    context = browser.new_context(viewport={"width": 360, "height": 640})
+    page = context.new_page()
+    sign_in(page, base, "evaluator@example.vn")
+    page.get_by_role("link", name="Flagged responses").click()
+    first, second, _third = flagged["own"]
+    page.get_by_label(f"#{first}").check()
+    page.get_by_label(f"#{second}").check()
+    page.get_by_role("button", name="Restore").click()
+    assert page.get_by_text("2 responses put back into the indices.").is_visible()
+    assert page.get_by_label(f"#{first}").count() == 0
+    context.close()

@@ -11,10 +11,11 @@ from flask_babel import force_locale
 
 from survey import db
 from survey.codes import CodeError, check_code
+from survey.console.audit import record_issued_link
 from survey.console.queries import active_counter_by_code
 from survey.permissions import api_token_valid
 from survey.printing.qr import qr_png, qr_svg
-from survey.receipt_links import dossier_hash, dossier_problem, issue_link, response_for_dossier
+from survey.receipt_links import LinkOrigin, dossier_problem, issue_link, response_for_dossier
 from survey.results.filters import FilterError, parse_filters
 from survey.results.report import build_report, to_json
 
@@ -31,7 +32,10 @@ def _error(status: int, code: str, message: str):
 
 @bp.post("/receipts")
 def receipt_create():
-    """Return a signed receipt link and its QR code for `{"counter": ..., "dossier": ...}`."""
+    """Return a signed receipt link and its QR code for `{"counter": ..., "dossier": ...}`.
+
+    Only these links make verified responses; each one issued is in the audit log.
+    """
     if not api_token_valid(request.headers.get("Authorization")):
         return _error(401, "unauthorized", "send Authorization: Bearer <one of API_TOKENS>")
     data = request.get_json(silent=True)
@@ -55,8 +59,12 @@ def receipt_create():
     counter = active_counter_by_code(db.session(), counter_code)
     if counter is None:
         return _error(404, "unknown-counter", f"no active counter has code {counter_code!r}")
-    issued = issue_link(counter, dossier)
-    evaluated = response_for_dossier(db.session(), dossier_hash(dossier)) is not None
+    issued = issue_link(counter, dossier, origin=LinkOrigin.API)
+    session = db.session()
+    # The tokens have no owner yet: the entry says the API issued it, with no one named.
+    record_issued_link(session, None, issued)
+    session.commit()
+    evaluated = response_for_dossier(session, issued.dossier_hash) is not None
     body = {
         "url": issued.url,
         "counter": counter.code,

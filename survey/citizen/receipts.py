@@ -10,7 +10,7 @@ from survey.citizen.forms import form_class
 from survey.citizen.nonces import issue_nonce
 from survey.citizen.submission import Result, Target, receive
 from survey.citizen.views import render_form
-from survey.models import Channel, Counter
+from survey.models import Counter
 from survey.receipt_links import LinkExpired, LinkInvalid, read_link, response_for_dossier
 
 bp = Blueprint("receipts", __name__)
@@ -63,7 +63,7 @@ def submit(signed: str):
         find_counter=lambda: counter,
         counter_id=counter.id,
         dossier_hash=hashed,
-        channel=Channel.RECEIPT,
+        channel=read_link(signed).channel,  # receipt (API) or staff-link (console)
     )
     outcome = receive(target, str(get_locale()))
     if outcome.result is Result.STORED:

@@ -1,4 +1,4 @@
-"""The audit log: who changed what, when, with the values before and after."""
+"""The audit log: who changed what (or issued which receipt link), when, before and after."""
 
 from dataclasses import dataclass
 
@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.models import AuditEntry, User
+from survey.receipt_links import IssuedLink, LinkOrigin
+from survey.timeutil import VIETNAM
 
 # What each action is called on the audit page.
 ACTIONS = {
@@ -22,6 +24,8 @@ ACTIONS = {
     "user.password": _l("Password reset"),
     "response.exclude": _l("Flagged response left out of the indices"),
     "response.restore": _l("Flagged response put back into the indices"),
+    "receipt.api": _l("Receipt link issued through the API"),
+    "receipt.staff": _l("Receipt link made by staff (not verified)"),
 }
 
 PAGE_SIZE = 50
@@ -37,7 +41,8 @@ def record(
 ) -> AuditEntry:
     """Add an audit entry to `session`; it is committed with the change it describes.
 
-    `actor` None means the command line (someone with access to the server).
+    `actor` None means the command line (someone with access to the server), or the API for
+    the receipt links it issues.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
@@ -50,6 +55,21 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_issued_link(session: Session, actor: User | None, issued: IssuedLink) -> AuditEntry:
+    """Add the audit entry of a receipt link just issued (by `actor`, or None: the API)."""
+    api = issued.origin is LinkOrigin.API
+    after = {
+        "counter": issued.counter.code,
+        "issued_by": "api" if api else "staff",
+        # In Vietnam's time, as every time on the audit page, with the offset to say so.
+        "expires_at": issued.expires_at.astimezone(VIETNAM).isoformat(),
+        # Enough to find the response a link led to; the dossier code itself is stored nowhere.
+        "dossier_hash": issued.dossier_hash[:8],
+    }
+    action = "receipt.api" if api else "receipt.staff"
+    return record(session, actor, action, f"counter:{issued.counter.code}", after=after)
 
 
 def changes(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:

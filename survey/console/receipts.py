@@ -1,4 +1,7 @@
-"""Console pages for single-use receipt links, made by staff for one dossier each."""
+"""Console pages for single-use receipt links, made by staff for one dossier each.
+
+A link made here is issued by staff: its response is stored as `staff-link`, never as verified.
+"""
 
 from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
@@ -6,10 +9,11 @@ from flask_login import current_user
 
 from survey import db
 from survey.console import queries as q
+from survey.console.audit import record_issued_link
 from survey.console.blueprint import bp, qr_response
 from survey.console.forms import ReceiptForm
 from survey.permissions import counter_or_404, managed_agency_ids, may_manage_anything
-from survey.receipt_links import dossier_hash, issue_link, read_link, response_for_dossier
+from survey.receipt_links import LinkOrigin, issue_link, read_link, response_for_dossier
 
 
 def _receipt_choices(form: ReceiptForm) -> None:
@@ -43,12 +47,15 @@ def receipt_create():
     issued = None
     if form.validate_on_submit():
         try:
-            issued = issue_link(found, form.dossier.data)
+            issued = issue_link(found, form.dossier.data, origin=LinkOrigin.STAFF)
         except ValueError:
             form.dossier.errors.append(_("Enter the dossier code printed on the receipt."))
     if issued is None:
         return render_template("console/receipts.html", form=form, issued=None), 422
-    used = response_for_dossier(db.session(), dossier_hash(form.dossier.data)) is not None
+    session = db.session()
+    record_issued_link(session, current_user, issued)
+    session.commit()
+    used = response_for_dossier(session, issued.dossier_hash) is not None
     return render_template("console/receipts.html", form=form, issued=issued, used=used)
 
 
