@@ -8,10 +8,17 @@ from flask_babel import get_locale
 from survey import db
 from survey.citizen.forms import form_class
 from survey.citizen.nonces import issue_nonce
-from survey.citizen.submission import Result, Target, receive
+from survey.citizen.rate_limits import HELD_BACK_PAGES
+from survey.citizen.submission import Result, Target, hold_back, receive
 from survey.citizen.views import render_form
 from survey.models import Counter
-from survey.receipt_links import LinkExpired, LinkInvalid, read_link, response_for_dossier
+from survey.receipt_links import (
+    LinkExpired,
+    LinkInvalid,
+    ReceiptLink,
+    read_link,
+    response_for_dossier,
+)
 
 bp = Blueprint("receipts", __name__)
 
@@ -21,8 +28,8 @@ def _refuse(template: str, status: int) -> NoReturn:
     abort(current_app.make_response((render_template(template), status)))
 
 
-def _open(signed: str) -> tuple[Counter, str]:
-    """Return the counter and dossier hash of a genuine, fresh link, or stop with a clear page."""
+def _open(signed: str) -> tuple[Counter, ReceiptLink]:
+    """Return the counter and what a genuine, fresh link says, or stop with a clear page."""
     try:
         link = read_link(signed)
     except LinkExpired:
@@ -32,7 +39,7 @@ def _open(signed: str) -> tuple[Counter, str]:
     counter = db.session().get(Counter, link.counter_id)
     if counter is None or not counter.active:
         abort(404, description="survey-code")
-    return counter, link.dossier_hash
+    return counter, link
 
 
 def _render(counter: Counter, signed: str, form, status=200, notice=None, definition=None):
@@ -43,8 +50,8 @@ def _render(counter: Counter, signed: str, form, status=200, notice=None, defini
 @bp.get("/r/<signed>")
 def form(signed: str):
     """Show the counter's questionnaire for the dossier of a receipt link."""
-    counter, hashed = _open(signed)
-    if response_for_dossier(db.session(), hashed) is not None:
+    counter, link = _open(signed)
+    if response_for_dossier(db.session(), link.dossier_hash) is not None:
         _refuse("citizen/receipt_used.html", 409)
     definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
     form = form_class(definition, str(get_locale()))(
@@ -56,18 +63,32 @@ def form(signed: str):
 @bp.post("/r/<signed>")
 def submit(signed: str):
     """Store the dossier's one evaluation and send the citizen to the thank-you page."""
-    counter, hashed = _open(signed)
+    counter, link = _open(signed)
     target = Target(
         # Checked active a moment ago by _open; a counter retired since takes nothing (the
         # guarded insert), and the next try of the link gets the 404 page.
         find_counter=lambda: counter,
         counter_id=counter.id,
-        dossier_hash=hashed,
-        channel=read_link(signed).channel,  # receipt (API) or staff-link (console)
+        dossier_hash=link.dossier_hash,
+        channel=link.channel,  # receipt (API) or staff-link (console)
     )
     outcome = receive(target, str(get_locale()))
     if outcome.result is Result.STORED:
         return redirect(url_for("citizen.thanks", token=counter.token), code=303)
     if outcome.result is Result.DOSSIER_USED:
         _refuse("citizen/receipt_used.html", 409)
-    return _render(counter, signed, outcome.form, 422, outcome.notice, outcome.definition)
+    return _render(
+        counter, signed, outcome.form, outcome.status, outcome.notice, outcome.definition
+    )
+
+
+def held_back(signed: str):
+    """Show a receipt form sent over the rate limit again, with its answers."""
+    counter, _link = _open(signed)
+    outcome = hold_back(Target(find_counter=lambda: counter), str(get_locale()))
+    return _render(
+        counter, signed, outcome.form, outcome.status, outcome.notice, outcome.definition
+    )
+
+
+HELD_BACK_PAGES["receipts.submit"] = held_back
