@@ -39,6 +39,15 @@ def served(app_config):
     db.dispose_engines(application)
 
 
+def qr_image_loads(page) -> bool:
+    """Wait for the page's QR image to finish loading; tell whether it has pixels."""
+    # Waiting first: under load the image may still be on its way when the page is ready.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('img.qr'); return img && img.complete; }"
+    )
+    return page.eval_on_selector("img.qr", "img => img.naturalWidth > 0")
+
+
 def sign_in(page, base: str, email: str) -> None:
     """Sign in through the form, in English."""
     page.goto(f"{base}/console/login?lang=en")
@@ -96,7 +105,7 @@ def test_manager_signs_in_creates_a_counter_and_downloads_its_poster(
     assert page.get_by_text("Counter STP-Q7 created").is_visible()
     assert page.get_by_role("heading", name="Quầy số 7 – Chứng thực").is_visible()
     # The QR code image really loads.
-    assert page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth > 0")
+    assert qr_image_loads(page)
 
     with page.expect_download() as waiting:
         page.get_by_role("link", name="A4 wall poster (PDF)").click()
@@ -166,7 +175,7 @@ def test_console_pages_fit_phone_and_desktop_screens(
         page.get_by_label("Dossier code").fill("000.00.12.H56-241105-0001")
         page.get_by_role("button", name="Make the link").click()
         page.wait_for_selector("img.qr")
-        assert page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth > 0")
+        assert qr_image_loads(page)
         files.append(folder / f"receipt-issued-{size}.png")
         page.screenshot(path=str(files[-1]), full_page=True)
         context.close()
