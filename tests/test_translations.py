@@ -45,5 +45,12 @@ def test_compiled_catalog_matches_the_po_file():
         catalog = read_po(handle)
     with VI_MO.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
-    stale = [m.id for m in catalog if m.id and compiled.gettext(m.id) != m.string]
+    def compiled_text(message):
+        # Vietnamese has one plural form: a plural message compiles to its one string.
+        if message.pluralizable:
+            return (compiled.ngettext(message.id[0], message.id[1], 1),)
+        return compiled.gettext(message.id)
+
+    expected = {m.id: (m.string[:1] if m.pluralizable else m.string) for m in catalog if m.id}
+    stale = [m.id for m in catalog if m.id and compiled_text(m) != expected[m.id]]
     assert stale == [], "run `make translations` to compile the catalog"

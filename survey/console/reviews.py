@@ -36,6 +36,14 @@ EVIDENCE_LABELS = {
     "in_window": _l("responses in the window"),
     "limit": _l("limit"),
     "window_seconds": _l("window (seconds)"),
+    "opened": _l("form opened at (Vietnam time)"),
+    "window": _l("counted per"),
+}
+# What a repeat or burst window counted responses of (flagging._window_evidence).
+WINDOW_WORDS = {
+    "session": _l("one browser session at the counter"),
+    "address": _l("one address at the counter"),
+    "counter": _l("the whole counter"),
 }
 FILTER_PARAMS = ("agency", "counter", "day", "reason", "state", "page")
 
@@ -183,7 +191,13 @@ def reasons_of(flags: str | None, evidence: dict | None) -> list[Reason]:
     for code in codes:
         facts = evidence.get(code)
         if isinstance(facts, dict):
-            items = [(str(EVIDENCE_LABELS.get(k, k)), _value(v)) for k, v in facts.items()]
+            items = [
+                (
+                    str(EVIDENCE_LABELS.get(k, k)),
+                    str(WINDOW_WORDS.get(v, v)) if k == "window" else _value(v),
+                )
+                for k, v in facts.items()
+            ]
         elif facts is not None:
             items = [("", _value(facts))]
         else:
