@@ -313,3 +313,26 @@ def test_submissions_are_counted_before_the_csrf_check(app_config, make_counter)
     assert codes == [400, 400, 429, 429]
     assert count_responses(limited) == 0
     db.dispose_engines(limited)
+
+
+def test_each_form_gets_its_own_nonce_and_token_and_a_renamed_counter_shows_at_once(
+    app, make_counter
+):
+    counter = make_counter()
+    first, second = app.test_client(), app.test_client()
+    one = hidden_fields(open_form(first, counter.token)[0])
+    two = hidden_fields(open_form(second, counter.token)[0])
+    again = hidden_fields(open_form(first, counter.token)[0])
+    # The blank page is kept, but no citizen ever gets another's nonce or CSRF token.
+    assert len({one["nonce"], two["nonce"], again["nonce"]}) == 3
+    assert one["csrf_token"] != two["csrf_token"]
+    for fields in (one, two):
+        assert "nonce-" not in fields["nonce"] and "csrf-" not in fields["csrf_token"]
+    assert first.post(f"/s/{counter.token}", data=again | full_answers()).status_code == 303
+    with app.app_context():
+        session = db.session()
+        update_counter(session, None, session.get(Counter, counter.id), "Quầy mới", "sipas-service")
+    html, _ = open_form(second, counter.token)
+    assert "Quầy mới" in html
+    english, _ = open_form(second, counter.token, lang="en")
+    assert "Send my answers" in english and "Quầy mới" in english

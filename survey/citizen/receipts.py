@@ -53,6 +53,7 @@ def form(signed: str):
     counter, link = _open(signed)
     if response_for_dossier(db.session(), link.dossier_hash) is not None:
         _refuse("citizen/receipt_used.html", 409)
+    # Not kept like a poster's blank page: each link's page is opened once or twice.
     definition = current_app.extensions["questionnaires"][counter.questionnaire_slug]
     form = form_class(definition, str(get_locale()))(
         formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug)

@@ -1,7 +1,11 @@
 """The citizen's pages: the questionnaire behind a counter's QR code, and the thank-you page."""
 
+import secrets
+from collections import OrderedDict
+
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 
 from survey import db
 from survey.citizen.forms import form_class
@@ -13,6 +17,13 @@ from survey.models import Counter
 
 # Submissions are rate-limited per address before the view runs: see citizen/rate_limits.py.
 bp = Blueprint("citizen", __name__)
+
+# Placeholders in a kept blank page, replaced by each request's own values; random per process
+# so that no questionnaire text can contain them.
+_CSRF_MARK = f"csrf-{secrets.token_hex(12)}"
+_NONCE_MARK = f"nonce-{secrets.token_hex(12)}"
+# About 20 KB a page: a few MB per worker for a province's counters in two languages.
+BLANK_PAGES_KEPT = 400
 
 
 def _definition(counter: Counter):
@@ -50,14 +61,49 @@ def render_form(
     ), status
 
 
+def blank_form_page(counter: Counter) -> str:
+    """Return the page of `counter`'s empty questionnaire, with a fresh nonce and CSRF token.
+
+    The page is the same for every citizen at a counter but for those two values, so it is
+    rendered once per counter, questionnaire, language and address and kept (a bounded cache
+    per worker); each request only puts its own nonce and token in. Anything that changes the
+    page (a new name, questionnaire or language) makes a new key.
+    """
+    locale = str(get_locale())
+    definition = _definition(counter)
+    key = (
+        counter.id,
+        counter.token,
+        counter.name,
+        counter.agency.name(locale),
+        definition.content_hash,
+        locale,
+    )
+    cache = current_app.extensions.setdefault("blank_form_pages", OrderedDict())
+    page = cache.get(key)
+    if page is None:
+        form = form_class(definition, locale)(formdata=None, nonce=_NONCE_MARK)
+        page = render_template(
+            "citizen/form.html",
+            counter=counter,
+            definition=definition,
+            form=form,
+            locale=locale,
+            notice=None,
+            agency_name=counter.agency.name(locale),
+            csrf_token=lambda: _CSRF_MARK,
+        )
+        cache[key] = page
+        if len(cache) > BLANK_PAGES_KEPT:
+            cache.popitem(last=False)
+    nonce = issue_nonce(counter.id, definition.slug)
+    return page.replace(_CSRF_MARK, generate_csrf(), 1).replace(_NONCE_MARK, nonce, 1)
+
+
 @bp.get("/s/<token>")
 def form(token: str):
     """Show the counter's questionnaire."""
-    counter = _active_counter(token)
-    form = form_class(_definition(counter), str(get_locale()))(
-        formdata=None, nonce=issue_nonce(counter.id, counter.questionnaire_slug)
-    )
-    return render_form(counter, form)
+    return blank_form_page(_active_counter(token))
 
 
 @bp.post("/s/<token>")
