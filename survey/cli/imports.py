@@ -11,7 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from survey.citizen.flagging import forget_counter_settings
 from survey.codes import CodeError, check_code, code_key
+from survey.console.operations import StaffError, clean_burst_limit, clean_opening_hours
 from survey.links import new_token
 from survey.models import Agency, AgencyLevel, Channel, Counter, Response
 from survey.questionnaires.loading import Definition
@@ -31,6 +33,15 @@ class ImportRejected(ValueError):
         super().__init__("\n".join(f"line {n}: {reason}" for n, reason in problems))
 
 
+def _setting(row: Row, column: str, clean, problems: list):
+    """Return the cleaned value of an optional setting column, noting a bad one in `problems`."""
+    try:
+        return clean(row.cells.get(column, ""))
+    except StaffError as error:
+        problems.append((row.number, _("%(column)s: %(reason)s", column=column, reason=error)))
+        return None
+
+
 def _reject_extra_cells(rows: list[Row], problems: list) -> None:
     for row in rows:
         if "\0extra" in row.cells:
@@ -41,8 +52,14 @@ def _reject_extra_cells(rows: list[Row], problems: list) -> None:
 
 
 def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tuple[int, int]:
-    """Create or update agencies by code; return (created, updated)."""
+    """Create or update agencies by code; return (created, updated).
+
+    An `opening_hours` column is optional: an empty cell is the default hours; without the
+    column, re-imported agencies keep theirs.
+    """
     require_columns(header, ["code", "name_vi", "name_en", "level", "parent_code"])
+    has_hours = "opening_hours" in header
+    hours: dict[str, str | None] = {}
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
     existing = {code_key(a.code): a for a in session.scalars(select(Agency))}
@@ -70,6 +87,7 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
             continue
         in_file[code] = row
         parents[code] = code_key(c["parent_code"])
+        hours[code] = _setting(row, "opening_hours", clean_opening_hours, problems)
         if not c["name_vi"]:
             problems.append((row.number, _("name_vi (the Vietnamese name) is empty")))
         if c["level"] not in levels:
@@ -108,10 +126,13 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
         agency.name_vi = row.cells["name_vi"]
         agency.name_en = row.cells["name_en"] or row.cells["name_vi"]
         agency.level = row.cells["level"]
+        if has_hours:
+            agency.opening_hours = hours[code]
     session.flush()
     for code, parent in parents.items():
         by_code[code].parent_id = by_code[parent].id if parent else None
     session.commit()
+    forget_counter_settings()
     return created, updated
 
 
@@ -142,8 +163,14 @@ def _cycles(
 def import_counters(
     session: Session, header: list[str], rows: list[Row], questionnaires: dict[str, Definition]
 ) -> tuple[int, int]:
-    """Create or update counters by code; return (created, updated)."""
+    """Create or update counters by code; return (created, updated).
+
+    A `burst_limit` column is optional: an empty cell is the default limit; without the
+    column, re-imported counters keep theirs.
+    """
     require_columns(header, ["code", "agency_code", "name"])
+    has_burst = "burst_limit" in header
+    bursts: list[int | None] = []
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
     agencies = {code_key(a.code): a for a in session.scalars(select(Agency))}
@@ -185,6 +212,7 @@ def import_counters(
             )
         if not c["name"]:
             problems.append((row.number, _("the name is empty")))
+        bursts.append(_setting(row, "burst_limit", clean_burst_limit, problems))
         slug = c.get("questionnaire", "")
         if slug and slug not in questionnaires:
             problems.append(
@@ -200,7 +228,7 @@ def import_counters(
     if problems:
         raise ImportRejected(sorted(problems))
     created = updated = 0
-    for row, (code, agency_code) in zip(rows, codes, strict=True):
+    for row, (code, agency_code), burst in zip(rows, codes, bursts, strict=True):
         c = row.cells
         counter = counters.get(code)
         if counter is None:
@@ -215,7 +243,10 @@ def import_counters(
         counter.name = c["name"]
         if c.get("questionnaire"):
             counter.questionnaire_slug = c["questionnaire"]
+        if has_burst:
+            counter.burst_limit = burst
     session.commit()
+    forget_counter_settings()
     return created, updated
 
 

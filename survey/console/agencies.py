@@ -9,7 +9,16 @@ from survey import db
 from survey.console import operations as ops
 from survey.console import queries as q
 from survey.console.blueprint import bp, download, poster_size, questionnaire_choices
-from survey.console.forms import NO_AGENCY, AgencyEditForm, AgencyForm, CounterForm, level_choices
+from survey.console.forms import (
+    NO_AGENCY,
+    AgencyEditForm,
+    AgencyForm,
+    CounterForm,
+    default_hours,
+    hours_hint,
+    hours_markup,
+    level_choices,
+)
 from survey.models import Agency
 from survey.permissions import (
     admin_required,
@@ -43,6 +52,8 @@ def _agency_page(agency: Agency, form: CounterForm | None = None, status: int = 
         children=[c for c in agency.children if c.id in visible],
         counters=q.counters_of(db.session(), agency),
         poster_count=len(q.counters_in(db.session(), subtree_ids(agency.id))) if manage else 0,
+        hours=hours_markup(agency.opening_hours) if agency.opening_hours else None,
+        default_hours=default_hours(),
     ), status
 
 
@@ -125,20 +136,27 @@ def agency_new():
                 form.name_en.data,
                 form.level.data,
                 parent,
+                form.opening_hours.data,
             )
         except ops.StaffError as error:
             form.code.errors.append(str(error))
         else:
             flash(_("Agency %(code)s created.", code=created.code), "ok")
             return redirect(url_for(".agency", code=created.code), code=303)
+    return _agency_form_page(form, None)
+
+
+def _agency_form_page(form: AgencyEditForm, agency: Agency | None):
     status = 422 if form.errors else 200
-    return render_template("console/agency_form.html", form=form, agency=None), status
+    return render_template(
+        "console/agency_form.html", form=form, agency=agency, hours_hint=hours_hint()
+    ), status
 
 
 @bp.route("/agencies/<code>/edit", methods=["GET", "POST"])
 @admin_required
 def agency_edit(code: str):
-    """Rename an agency, change its level or move it (admins)."""
+    """Rename an agency, change its level, move it or set its opening hours (admins)."""
     found = agency_or_404(current_user, code)
     # Field values are given one by one: with `obj=`, WTForms would take the Agency object
     # of the `parent` relationship as the value of the parent select.
@@ -147,6 +165,7 @@ def agency_edit(code: str):
         name_en=found.name_en,
         level=found.level,
         parent=found.parent.code if found.parent else NO_AGENCY,
+        opening_hours=found.opening_hours or "",
     )
     _agency_form_choices(form, moving=found)
     if form.validate_on_submit():
@@ -160,6 +179,7 @@ def agency_edit(code: str):
                 form.name_en.data,
                 form.level.data,
                 parent,
+                form.opening_hours.data,
             )
         except ops.StaffError as error:
             form.parent.errors.append(str(error))
@@ -167,5 +187,4 @@ def agency_edit(code: str):
             if changed:
                 flash(_("Changes saved."), "ok")
             return redirect(url_for(".agency", code=found.code), code=303)
-    status = 422 if form.errors else 200
-    return render_template("console/agency_form.html", form=form, agency=found), status
+    return _agency_form_page(form, found)

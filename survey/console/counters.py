@@ -8,7 +8,7 @@ from survey import db
 from survey.console import operations as ops
 from survey.console import queries as q
 from survey.console.blueprint import bp, download, poster_size, qr_response, questionnaire_choices
-from survey.console.forms import CounterEditForm
+from survey.console.forms import CounterEditForm, burst_default, burst_hint
 from survey.models import Counter
 from survey.permissions import can_manage, counter_or_404, visible_agency_ids
 from survey.printing.posters import render_posters
@@ -18,10 +18,14 @@ def _counter_page(counter: Counter, form: CounterEditForm | None = None, status:
     manage = can_manage(current_user, counter.agency)
     if form is None:
         form = CounterEditForm(
-            formdata=None, name=counter.name, questionnaire=counter.questionnaire_slug
+            formdata=None,
+            name=counter.name,
+            questionnaire=counter.questionnaire_slug,
+            burst_limit="" if counter.burst_limit is None else str(counter.burst_limit),
         )
     form.questionnaire.choices = questionnaire_choices()
     url = q.public_url(counter.token)
+    default_burst, burst_window = burst_default()
     return render_template(
         "console/counter.html",
         counter=counter,
@@ -29,6 +33,9 @@ def _counter_page(counter: Counter, form: CounterEditForm | None = None, status:
         form=form,
         url=url,
         short_url=q.short_address(url),
+        default_burst=default_burst,
+        burst_window=burst_window,
+        burst_hint=burst_hint(),
         trail=q.ancestors(counter.agency, visible_agency_ids(current_user)) + [counter.agency],
     ), status
 
@@ -41,14 +48,19 @@ def counter(counter_id: int):
 
 @bp.post("/counters/<int:counter_id>")
 def counter_update(counter_id: int):
-    """Rename the counter or change its questionnaire."""
+    """Rename the counter, change its questionnaire or its burst limit."""
     found = counter_or_404(current_user, counter_id, manage=True)
     form = CounterEditForm()
     form.questionnaire.choices = questionnaire_choices()
     if not form.validate_on_submit():
         return _counter_page(found, form, 422)
     if ops.update_counter(
-        db.session(), current_user, found, form.name.data, form.questionnaire.data
+        db.session(),
+        current_user,
+        found,
+        form.name.data,
+        form.questionnaire.data,
+        burst_limit=form.burst_limit.data,
     ):
         flash(_("Changes saved."), "ok")
     return redirect(url_for(".counter", counter_id=found.id), code=303)

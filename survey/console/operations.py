@@ -4,14 +4,18 @@ Callers check permissions first (survey.permissions); these functions check the 
 unique, a manager's agency given, an agency not placed below itself.
 """
 
+import re
+
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from survey.citizen.flagging import forget_counter_settings
 from survey.codes import same_code
 from survey.console import audit
 from survey.console.passwords import generate_password, hash_password, normalise_email
+from survey.hours import parse_hours
 from survey.links import new_token
 from survey.models import Agency, Counter, ReplacedToken, User, utcnow
 from survey.permissions import Role
@@ -19,6 +23,46 @@ from survey.permissions import Role
 
 class StaffError(ValueError):
     """A change that cannot be made; the message says why, in the user's language."""
+
+
+# What update_counter and update_agency take for a setting the caller leaves as it is.
+UNCHANGED = object()
+BURST_LIMIT_MAX = 100
+OPENING_HOURS_LENGTH = 200  # Agency.opening_hours
+
+
+# ---------------------------------------------------------------- settings of the flags
+
+
+def clean_opening_hours(text: str | None) -> str | None:
+    """Return opening hours as stored (None: the default), or raise StaffError saying why."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > OPENING_HOURS_LENGTH:
+        raise StaffError(_("Please keep this under %(n)d characters.", n=OPENING_HOURS_LENGTH))
+    try:
+        parse_hours(text)
+    except ValueError as error:
+        raise StaffError(str(error)) from error
+    return text
+
+
+def clean_burst_limit(value: str | int | None) -> int | None:
+    """Return a counter's burst limit as stored (None: the default), or raise StaffError."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    # Not str.isdigit: it takes "²" and other digits int() refuses.
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= BURST_LIMIT_MAX:
+        raise StaffError(
+            _(
+                "'%(v)s' is not a whole number from 1 to %(max)d; leave it empty for the default.",
+                v=text,
+                max=BURST_LIMIT_MAX,
+            )
+        )
+    return int(text)
 
 
 # ---------------------------------------------------------------- snapshots for the audit log
@@ -32,6 +76,7 @@ def counter_snapshot(counter: Counter) -> dict:
         "agency": counter.agency.code,
         "questionnaire": counter.questionnaire_slug,
         "active": counter.active,
+        "burst_limit": counter.burst_limit,
     }
 
 
@@ -43,6 +88,7 @@ def agency_snapshot(agency: Agency) -> dict:
         "name_en": agency.name_en,
         "level": agency.level,
         "parent": agency.parent.code if agency.parent else None,
+        "opening_hours": agency.opening_hours,
     }
 
 
@@ -98,18 +144,38 @@ def create_counter(
 
 
 def update_counter(
-    session: Session, actor: User | None, counter: Counter, name: str, questionnaire_slug: str
+    session: Session,
+    actor: User | None,
+    counter: Counter,
+    name: str,
+    questionnaire_slug: str,
+    burst_limit=UNCHANGED,
 ) -> bool:
-    """Rename `counter` and set its questionnaire; return False when nothing changed."""
+    """Rename `counter`, set its questionnaire and burst limit; return False if unchanged.
+
+    `burst_limit` None is the default (COUNTER_BURST); left out, it stays as it is.
+    """
     before = counter_snapshot(counter)
+    if burst_limit is not UNCHANGED:
+        burst_limit = clean_burst_limit(burst_limit)
     counter.name = name.strip()
     counter.questionnaire_slug = questionnaire_slug
+    if burst_limit is not UNCHANGED:
+        counter.burst_limit = burst_limit
     after = counter_snapshot(counter)
     if after == before:
         return False
     audit.record(session, actor, "counter.update", f"counter:{counter.code}", before, after)
     session.commit()
+    _settings_changed(before, after, "burst_limit")
     return True
+
+
+def _settings_changed(before: dict, after: dict, key: str) -> None:
+    # The flags read a counter's settings through a cache: this worker sees the change at once,
+    # the others when their cache runs out (flagging.SETTINGS_SECONDS).
+    if before.get(key) != after.get(key):
+        forget_counter_settings()
 
 
 def rotate_token(session: Session, actor: User | None, counter: Counter) -> str:
@@ -166,9 +232,11 @@ def create_agency(
     name_en: str,
     level: str,
     parent: Agency | None,
+    opening_hours: str | None = None,
 ) -> Agency:
-    """Create an agency below `parent` (None for a top-level agency)."""
+    """Create an agency below `parent` (None for a top-level agency); no hours: the default."""
     code = code.strip()
+    opening_hours = clean_opening_hours(opening_hours)
     taken = _("An agency with code %(code)s already exists.", code=code)
     if session.scalar(select(Agency.id).where(same_code(Agency.code, code))) is not None:
         raise StaffError(taken)
@@ -178,6 +246,7 @@ def create_agency(
         name_en=(name_en or name_vi).strip(),
         level=level,
         parent=parent,
+        opening_hours=opening_hours,
     )
     session.add(agency)
     session.flush()
@@ -194,8 +263,14 @@ def update_agency(
     name_en: str,
     level: str,
     parent: Agency | None,
+    opening_hours=UNCHANGED,
 ) -> bool:
-    """Rename, re-level or move `agency`; return False when nothing changed."""
+    """Rename, re-level, move `agency` or set its hours; return False when nothing changed.
+
+    `opening_hours` None (or empty) is the default (OPENING_HOURS); left out, they stay.
+    """
+    if opening_hours is not UNCHANGED:
+        opening_hours = clean_opening_hours(opening_hours)
     ancestor = parent
     while ancestor is not None:
         if ancestor.id == agency.id:
@@ -206,11 +281,14 @@ def update_agency(
     agency.name_en = (name_en or name_vi).strip()
     agency.level = level
     agency.parent = parent
+    if opening_hours is not UNCHANGED:
+        agency.opening_hours = opening_hours
     after = agency_snapshot(agency)
     if after == before:
         return False
     audit.record(session, actor, "agency.update", f"agency:{agency.code}", before, after)
     session.commit()
+    _settings_changed(before, after, "opening_hours")
     return True
 
 
