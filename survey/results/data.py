@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from analysis.data import Responses, Scheme
 from survey.models import Agency, Counter, Questionnaire
 from survey.questionnaires.loading import Definition, check
-from survey.results.filters import PERIODS, ResultsRequest
+from survey.results.filters import PERIODS, ResultsRequest, agency_scope, scope_conditions
 from survey.timeutil import day_number
 
 
@@ -127,6 +127,8 @@ def load_index_data(
         else f"questionnaire_id IN ({versions})",
         f"status IN ({','.join(repr(s) for s in statuses)})",
     ]
+    with engine.connect() as conn:  # the agency level, parent agency and channel filters
+        where += scope_conditions(conn, selection)
     params: list = []
     if selection.date_from:
         where.append("local_day >= %s")
@@ -146,6 +148,13 @@ def load_index_data(
     finally:
         raw.close()
     return _to_index_data(engine, definition, selection, layouts, columns)
+
+
+def _agencies_in_scope(engine: Engine, selection: ResultsRequest, agencies: list) -> list:
+    """Keep the agencies the level and parent filters choose."""
+    with engine.connect() as conn:
+        scope = agency_scope(conn, selection)
+    return agencies if scope is None else [a for a in agencies if a.id in scope]
 
 
 def _run(raw, sql: str, params: list) -> list[tuple]:
@@ -248,7 +257,9 @@ def _empty(width: int) -> _Columns:
 def _to_index_data(engine, definition, selection, layouts, columns: _Columns) -> IndexData:
     scores = _scores(columns, layouts, len(definition.scale_items))
     psu = _psu_codes(columns.counter_ids, columns.psu)
-    agencies = _agencies(engine, definition.slug, columns.agency_ids)
+    agencies = _agencies_in_scope(
+        engine, selection, _agencies(engine, definition.slug, columns.agency_ids)
+    )
     lookup = np.zeros(max((a.id for a in agencies), default=0) + 1, dtype=np.int64)
     for index, agency in enumerate(agencies):
         lookup[agency.id] = index

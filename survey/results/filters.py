@@ -1,5 +1,6 @@
 """The results request (filters) checked in one place, and what the results pages show of it."""
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -9,14 +10,34 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from survey.codes import CodeError, check_code
 from survey.flags import Flag, decode_flags
-from survey.models import Agency, Channel, Questionnaire, Response, ResponseStatus
+from survey.models import (
+    Agency,
+    AgencyLevel,
+    Channel,
+    Questionnaire,
+    Response,
+    ResponseStatus,
+)
+from survey.models import Counter as CounterRow
 from survey.timeutil import day_number
 
 DESIGNS = ("srs", "cluster")
 PERIODS = ("month", "quarter", "year")
 # A period of "all" (or none) makes the whole date range one period.
 WHOLE_RANGE = "all"
+# How a period of each kind is labelled in the rows ("2026-05", "2026-Q2", "2026").
+PERIOD_LABELS = {
+    "month": re.compile(r"\d{4}-(0[1-9]|1[0-2])"),
+    "quarter": re.compile(r"\d{4}-Q[1-4]"),
+    "year": re.compile(r"\d{4}"),
+}
+# The overview's sortable columns (URL value -> what a row is sorted by) and orders.
+SORTS = ("agency", "index", "interval", "responses", "rank", "change", "verified", "status")
+ORDERS = ("asc", "desc")
+CHANNELS = tuple(c.value for c in Channel)
+LEVELS = tuple(level.value for level in AgencyLevel)
 
 
 class FilterError(ValueError):
@@ -39,21 +60,43 @@ class ResultsRequest:
     confidence: float = 0.95
     include_flagged: bool = False
     poststrata: Path | None = None
+    level: str | None = None  # only agencies of this level
+    parent: str | None = None  # only this agency (code) and the agencies below it
+    channels: tuple[str, ...] = ()  # only responses that came this way (none: every way)
+    verified_only: bool = False  # only responses from verified receipt links
+    shown: str | None = None  # the period a page shows ("2026-Q1"; None: the latest)
+    sort: str | None = None  # the overview's column to sort by (None: index, best first)
+    order: str = "desc"
+    page: int = 1  # the page of comments
 
     def query(self, **changes) -> dict:
-        """Return this request as URL arguments (with `changes`)."""
-        request = replace(self, **changes)
+        """Return this request as URL arguments (with `changes`); the comment page is dropped."""
+        request = replace(self, **{"page": 1, **changes})
         args = {
             "questionnaire": request.questionnaire,
             "period": request.period or WHOLE_RANGE,
             "design": request.design,
             "confidence": request.confidence,
         }
-        if request.date_from:
-            args["from"] = request.date_from.isoformat()
-        if request.date_to:
-            args["to"] = request.date_to.isoformat()
-        return args
+        optional = {
+            "from": request.date_from.isoformat() if request.date_from else None,
+            "to": request.date_to.isoformat() if request.date_to else None,
+            "level": request.level,
+            "parent": request.parent,
+            "channel": list(request.channels) or None,
+            "verified": "1" if request.verified_only else None,
+            "shown": request.shown,
+            "sort": request.sort,
+            "order": request.order if request.sort else None,
+            "page": request.page if request.page != 1 else None,
+        }
+        return args | {k: v for k, v in optional.items() if v is not None}
+
+    def kept_channels(self) -> tuple[str, ...] | None:
+        """Return the channels whose responses count (None: every channel)."""
+        if self.verified_only:
+            return tuple(c for c in (self.channels or CHANNELS) if c == Channel.RECEIPT)
+        return self.channels or None
 
 
 def _date(param: str, text: str | None) -> date | None:
@@ -78,11 +121,20 @@ def results_request(
     confidence: str | float | None = None,
     include_flagged: bool = False,
     poststrata: Path | None = None,
+    level: str | None = None,
+    parent: str | None = None,
+    channels: list[str] | tuple[str, ...] | None = None,
+    verified_only: str | bool | None = None,
+    shown: str | None = None,
+    sort: str | None = None,
+    order: str | None = None,
+    page: str | int | None = None,
 ) -> ResultsRequest:
     """Check the filters given as text (None: the default) and return them as one request.
 
     This is the only place the filters are validated; a bad one raises FilterError naming it.
     """
+    level_filter = level
     default = ResultsRequest()
     questionnaire = default.questionnaire if questionnaire is None else questionnaire
     if questionnaire not in questionnaires:
@@ -130,7 +182,87 @@ def results_request(
         confidence=level,
         include_flagged=include_flagged,
         poststrata=poststrata,
+        **_scope(level_name=level_filter, parent=parent, channels=channels, verified=verified_only),
+        **_view(period=period, shown=shown, sort=sort, order=order, page=page),
     )
+
+
+def _scope(*, level_name, parent, channels, verified) -> dict:
+    """Check the filters that choose agencies and channels."""
+    if level_name in (None, ""):
+        level_name = None
+    elif level_name not in LEVELS:
+        raise FilterError(
+            "level",
+            _(
+                "Unknown agency level: %(v)s (known: %(known)s)",
+                v=level_name,
+                known=", ".join(LEVELS),
+            ),
+        )
+    if parent in (None, ""):
+        parent = None
+    else:
+        try:
+            parent = check_code(parent)
+        except CodeError as exc:
+            raise FilterError("parent", _("Parent agency: %(e)s", e=str(exc))) from exc
+    wanted = tuple(dict.fromkeys(c for c in (channels or ()) if c))
+    unknown = [c for c in wanted if c not in CHANNELS]
+    if unknown:
+        raise FilterError(
+            "channel",
+            _(
+                "Unknown channel: %(v)s (known: %(known)s)",
+                v=", ".join(unknown),
+                known=", ".join(CHANNELS),
+            ),
+        )
+    if verified in (None, "", False, "0"):
+        verified = False
+    elif verified in (True, "1", "on", "true"):
+        verified = True
+    else:
+        raise FilterError("verified", _("verified: '%(v)s' must be 1 or 0", v=verified))
+    return {
+        "level": level_name,
+        "parent": parent,
+        "channels": tuple(c for c in CHANNELS if c in wanted),
+        "verified_only": verified,
+    }
+
+
+def _view(*, period, shown, sort, order, page) -> dict:
+    """Check what a page shows of the results: the period, the sort order, the comment page."""
+    if shown in (None, ""):
+        shown = None
+    elif period is None or not PERIOD_LABELS[period].fullmatch(shown):
+        example = {"month": "2026-05", "quarter": "2026-Q2", "year": "2026"}.get(period, "")
+        raise FilterError(
+            "shown",
+            _("Period shown: '%(v)s' is not a period of this kind (e.g. %(e)s)", v=shown, e=example)
+            if example
+            else _("Period shown: the whole range is one period; choose no period to show."),
+        )
+    if sort in (None, ""):
+        sort = None
+    elif sort not in SORTS:
+        raise FilterError(
+            "sort",
+            _("Unknown sort column: %(v)s (known: %(known)s)", v=sort, known=", ".join(SORTS)),
+        )
+    order = order or ("asc" if sort in ("agency", "rank") else "desc")
+    if order not in ORDERS:
+        raise FilterError("order", _("The order must be asc or desc, not '%(v)s'.", v=order))
+    try:
+        number = 1 if page in (None, "") else int(page)
+    except ValueError as exc:
+        raise FilterError(
+            "page", _("The page must be a whole number, not '%(v)s'.", v=page)
+        ) from exc
+    if not 1 <= number <= 100_000:
+        raise FilterError("page", _("The page must be a whole number, not '%(v)s'.", v=page))
+    return {"shown": shown, "sort": sort, "order": order, "page": number}
 
 
 def parse_filters(args, questionnaires: dict) -> ResultsRequest:
@@ -143,6 +275,14 @@ def parse_filters(args, questionnaires: dict) -> ResultsRequest:
         date_to=args.get("to"),
         period=args.get("period", "quarter"),
         confidence=args.get("confidence"),
+        level=args.get("level"),
+        parent=args.get("parent"),
+        channels=args.getlist("channel") if hasattr(args, "getlist") else args.get("channel"),
+        verified_only=args.get("verified"),
+        shown=args.get("shown"),
+        sort=args.get("sort"),
+        order=args.get("order"),
+        page=args.get("page"),
     )
 
 
@@ -157,6 +297,70 @@ def latest_period(rows: list[dict]) -> str | None:
     return periods[-1] if periods else None
 
 
+def agency_scope(connection, request: ResultsRequest) -> set[int] | None:
+    """Return the ids of the agencies the level and parent filters keep (None: every agency).
+
+    `connection` is a Session or a Connection; an unknown parent agency is a FilterError.
+    """
+    if request.level is None and request.parent is None:
+        return None
+    rows = connection.execute(select(Agency.id, Agency.parent_id, Agency.code, Agency.level)).all()
+    kept = {r.id for r in rows if request.level is None or r.level == request.level}
+    if request.parent is not None:
+        top = next((r.id for r in rows if r.code.upper() == request.parent), None)
+        if top is None:
+            raise FilterError(
+                "parent", _("Parent agency: no agency has the code %(c)s.", c=request.parent)
+            )
+        children: dict[int | None, list[int]] = {}
+        for r in rows:
+            children.setdefault(r.parent_id, []).append(r.id)
+        below, todo = set(), [top]
+        while todo:
+            current = todo.pop()
+            if current not in below:  # a loop in bad data must not hang the request
+                below.add(current)
+                todo.extend(children.get(current, ()))
+        kept &= below
+    return kept
+
+
+def scope_conditions(connection, request: ResultsRequest) -> list[str]:
+    """Return the SQL conditions on `responses` of the agency and channel filters.
+
+    They hold only ids and channel names checked against the known ones, never raw input.
+    """
+    conditions = []
+    scope = agency_scope(connection, request)
+    if scope is not None:
+        conditions.append(
+            f"agency_id IN ({','.join(str(int(i)) for i in sorted(scope)) or 'NULL'})"
+        )
+    channels = request.kept_channels()
+    if channels is not None:
+        safe = [c for c in channels if c in CHANNELS]
+        conditions.append(f"channel IN ({','.join(repr(c) for c in safe) or 'NULL'})")
+    return conditions
+
+
+def _narrowed(query, session: Session, filters: ResultsRequest, agency_ids: set[int]):
+    """Add the questionnaire, days, agencies and channels of `filters` to a responses query."""
+    scope = agency_scope(session, filters)
+    if scope is not None:
+        agency_ids = agency_ids & scope
+    query = query.where(
+        Questionnaire.slug == filters.questionnaire, Response.agency_id.in_(agency_ids)
+    )
+    if filters.date_from:
+        query = query.where(Response.local_day >= day_number(filters.date_from))
+    if filters.date_to:
+        query = query.where(Response.local_day <= day_number(filters.date_to))
+    channels = filters.kept_channels()
+    if channels is not None:
+        query = query.where(Response.channel.in_(channels))
+    return query
+
+
 def verified_shares(
     session: Session, filters: ResultsRequest, agency_ids: set[int]
 ) -> dict[int, float]:
@@ -168,16 +372,9 @@ def verified_shares(
             func.sum(case((Response.channel == Channel.RECEIPT, 1), else_=0)),
         )
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .where(
-            Questionnaire.slug == filters.questionnaire,
-            Response.status == "valid",
-            Response.agency_id.in_(agency_ids),
-        )
+        .where(Response.status == "valid")
     )
-    if filters.date_from:
-        query = query.where(Response.local_day >= day_number(filters.date_from))
-    if filters.date_to:
-        query = query.where(Response.local_day <= day_number(filters.date_to))
+    query = _narrowed(query, session, filters, agency_ids)
     rows = session.execute(query.group_by(Response.agency_id)).all()
     return {agency: 100 * (verified or 0) / total for agency, total, verified in rows if total}
 
@@ -242,16 +439,12 @@ def trust_counts(
     many counted ones came through verified and staff-made receipt links; one grouped query."""
     if not agency_ids:
         return {}
-    query = (
-        select(Response.agency_id, Response.status, Response.channel, Response.flags, func.count())
-        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .where(Questionnaire.slug == filters.questionnaire, Response.agency_id.in_(agency_ids))
+    query = select(
+        Response.agency_id, Response.status, Response.channel, Response.flags, func.count()
+    ).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+    query = _narrowed(query, session, filters, agency_ids).group_by(
+        Response.agency_id, Response.status, Response.channel, Response.flags
     )
-    if filters.date_from:
-        query = query.where(Response.local_day >= day_number(filters.date_from))
-    if filters.date_to:
-        query = query.where(Response.local_day <= day_number(filters.date_to))
-    query = query.group_by(Response.agency_id, Response.status, Response.channel, Response.flags)
     found: dict[int, TrustCounts] = {}
     for agency_id, status, channel, flags, n in session.execute(query):
         counts = found.setdefault(agency_id, TrustCounts())
@@ -287,3 +480,229 @@ def agency_codes(session: Session, ids: set[int]) -> dict[str, int]:
     if not ids:
         return {}
     return dict(session.execute(select(Agency.code, Agency.id).where(Agency.id.in_(ids))).all())
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A citizen's free-text comment, with where and when it was left (Vietnam's day)."""
+
+    id: int
+    day: date
+    counter: str
+    channel: str
+    text: str
+
+
+COMMENTS_PER_PAGE = 20
+
+
+def comments(
+    session: Session, filters: ResultsRequest, agency_id: int
+) -> tuple[list[Comment], int]:
+    """Return the page `filters.page` of an agency's counted comments, newest first, and how many
+    there are in all."""
+    base = _narrowed(
+        select(Response.id)
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .where(Response.status == ResponseStatus.VALID, Response.comment.is_not(None))
+        .where(func.trim(Response.comment) != ""),
+        session,
+        filters,
+        {agency_id},
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = (
+        base.with_only_columns(
+            Response.id, Response.local_day, CounterRow.code, Response.channel, Response.comment
+        )
+        .join(CounterRow, CounterRow.id == Response.counter_id)
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(COMMENTS_PER_PAGE)
+        .offset(COMMENTS_PER_PAGE * (filters.page - 1))
+    )
+    found = [
+        Comment(rid, date(day // 10000, day // 100 % 100, day % 100), code, channel, text)
+        for rid, day, code, channel, text in session.execute(query)
+    ]
+    return found, total
+
+
+# What a suppressed row may not show as a number: every estimate, interval and what comes of it.
+UNPUBLISHED = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "mean_score",
+    "deff",
+    "rank_low",
+    "rank_high",
+    "change",
+    "change_ci_low",
+    "change_ci_high",
+    "change_significant",
+)
+SUPPRESSED = "suppressed"
+CAUTION = "caution"
+
+
+def published(row: dict) -> dict:
+    """Return `row` as the pages and charts may show it: a suppressed row without its numbers."""
+    if row["status"] != SUPPRESSED:
+        return row
+    return row | dict.fromkeys(UNPUBLISHED)
+
+
+_STATUS_ORDER = {"ok": 0, CAUTION: 1, SUPPRESSED: 2}
+
+
+def sort_rows(rows: list[dict], request: ResultsRequest, extra: dict[str, dict]) -> list[dict]:
+    """Return published rows sorted as `request` asks; the all-agencies row first, rows with no
+    value last in both orders. `extra` holds per agency code the `verified` share."""
+
+    def value(row: dict):
+        column = request.sort or "index"
+        if column == "agency":
+            return (row["agency_name"] or row["agency"]).casefold()
+        if column == "status":
+            return _STATUS_ORDER.get(row["status"], 3)
+        if column == "verified":
+            return extra.get(row["agency"], {}).get("verified")
+        return {
+            "index": row["estimate"],
+            "interval": None
+            if row["ci_low"] is None or row["ci_high"] is None
+            else row["ci_high"] - row["ci_low"],
+            "responses": row["n"],
+            "rank": row["rank_low"],
+            "change": row["change"],
+        }[column]
+
+    everyone = [r for r in rows if r["agency"] == "*"]
+    known = [r for r in rows if r["agency"] != "*" and value(r) is not None]
+    unknown = [r for r in rows if r["agency"] != "*" and value(r) is None]
+    known.sort(key=value, reverse=request.order == "desc")
+    unknown.sort(key=lambda r: (r["agency_name"] or r["agency"]).casefold())
+    return everyone + known + unknown
+
+
+def period_words(label: str | None) -> str:
+    """Return a period label ("2026-Q2", "2026-05", "2026", "all") in the reader's language."""
+    if not label or label == WHOLE_RANGE:
+        return _("whole range")
+    year, _dash, rest = label.partition("-")
+    if not rest:
+        return _("year %(y)s", y=year)
+    if rest.startswith("Q"):
+        return _("%(y)s-Q%(q)s", y=year, q=rest[1:])
+    return _("%(y)s-%(m)s", y=year, m=rest)
+
+
+def design_words(design: str) -> str:
+    """Return the name of a sampling design in words."""
+    return {
+        "srs": _("each respondent is a unit"),
+        "cluster": _("counters are clusters"),
+    }.get(design, design)
+
+
+def level_words(level: str) -> str:
+    """Return the name of an agency level in words."""
+    return {
+        "province": _("province"),
+        "department": _("department or agency of the province"),
+        "district": _("district (before 1 July 2025)"),
+        "commune": _("commune, ward or special zone"),
+    }.get(level, level)
+
+
+def channel_words(channel: str) -> str:
+    """Return the name of a channel in words."""
+    return {
+        "qr": _("QR poster"),
+        "receipt": _("receipt link (verified)"),
+        "staff-link": _("link made by staff"),
+        "import": _("paper import"),
+        "kiosk": _("kiosk"),
+    }.get(channel, channel)
+
+
+def _reason_words(reason: dict) -> str:
+    """Word one reason code of a row (analysis/status.py) in the reader's language."""
+    code, v = reason.get("code"), reason
+    number = lambda key: f"{v[key]:.1f}"  # noqa: E731
+    words = {
+        "no-responses": lambda: _("no responses"),
+        "no-valid-answer": lambda: _("no valid answer to this criterion"),
+        "no-valid-answers": lambda: _("no valid answer to any of its criteria"),
+        "single-psu": lambda: _("a single counter or respondent: no variance"),
+        "single-psu-everywhere": lambda: _("every agency has a single counter: no variance"),
+        "no-interval": lambda: _("no confidence interval (df = 0)"),
+        "few-respondents": lambda: _(
+            "only %(n)s respondents (at least %(min)s needed)", n=v["n"], min=v["min"]
+        ),
+        "small-effective-size": lambda: _(
+            "effective sample size %(n)s (at least %(min)s needed)",
+            n=number("n_effective"),
+            min=v["min"],
+        ),
+        "interval-too-wide": lambda: _(
+            "interval %(w)s points wide (%(l)s or more is not published)",
+            w=number("width"),
+            l=f"{v['limit']:.0f}",
+        ),
+        "few-df": lambda: _(
+            "only %(df)s degrees of freedom (under %(min)s)", df=v["df"], min=v["min"]
+        ),
+        "interval-wide": lambda: _(
+            "interval %(w)s points wide (over %(l)s)", w=number("width"), l=f"{v['limit']:.0f}"
+        ),
+        "edge-index": lambda: _("an index of exactly %(e)s", e=f"{v['estimate']:g}"),
+        "components-missing": lambda: _("computed without %(k)s (no valid answer)", k=v["keys"]),
+        "lonely-psus": lambda: _(
+            "%(n)s agencies with a single counter: variance approximated", n=v["count"]
+        ),
+    }
+    return words[code]() if code in words else str(v.get("text", code))
+
+
+def reason_words(row: dict) -> str | None:
+    """Return a row's status reasons in the reader's language (None when there is none)."""
+    reasons = row.get("reasons")
+    if reasons:
+        return "; ".join(_reason_words(r) for r in reasons)
+    return row.get("reason") or None
+
+
+def counter_counts(
+    session: Session, filters: ResultsRequest, agency_id: int
+) -> list[tuple[str, str, bool, int]]:
+    """Return (code, name, active, counted responses in `filters`) of each counter of an agency."""
+    counted = _narrowed(
+        select(Response.counter_id, func.count())
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .where(Response.status == ResponseStatus.VALID),
+        session,
+        filters,
+        {agency_id},
+    ).group_by(Response.counter_id)
+    numbers = dict(session.execute(counted).all())
+    counters = session.execute(
+        select(CounterRow.id, CounterRow.code, CounterRow.name, CounterRow.active)
+        .where(CounterRow.agency_id == agency_id)
+        .order_by(CounterRow.code)
+    )
+    return [(code, name, active, numbers.get(cid, 0)) for cid, code, name, active in counters]
+
+
+def usual_questionnaire(session: Session, agency_id: int, known: dict) -> str | None:
+    """Return the questionnaire most of an agency's active counters use (None: no counter)."""
+    slugs = Counter(
+        session.scalars(
+            select(CounterRow.questionnaire_slug).where(
+                CounterRow.agency_id == agency_id, CounterRow.active.is_(True)
+            )
+        )
+    )
+    usual = [slug for slug, _n in slugs.most_common() if slug in known]
+    return usual[0] if usual else None

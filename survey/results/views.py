@@ -1,7 +1,19 @@
 """The evaluators' pages: indices with confidence intervals, rankings, trends and downloads."""
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from survey import db
@@ -11,23 +23,41 @@ from survey.permissions import (
     is_admin,
     may_manage_anything,
     may_review,
+    visible_agencies,
     visible_agency_ids,
 )
-from survey.results.charts import forest_plot, trend_chart
+from survey.results.charts import Item, Words, forest_plot, trend_chart
 from survey.results.filters import (
+    CAUTION,
+    CHANNELS,
+    COMMENTS_PER_PAGE,
+    LEVELS,
+    SUPPRESSED,
     FilterError,
     TrustCounts,
     agency_codes,
+    channel_words,
+    comments,
+    counter_counts,
+    design_words,
     latest_period,
+    level_words,
     parse_filters,
     period_request,
+    period_words,
+    published,
     reason_order,
+    reason_words,
+    sort_rows,
     total_counts,
     trust_counts,
+    usual_questionnaire,
     verified_shares,
     visible_rows,
 )
-from survey.results.report import build_report, to_csv, to_json, to_xlsx
+from survey.results.rates import agency_rate_table, counter_rate_table
+from survey.results.raw import csv_chunks, narrowed_ids, raw_headers, raw_rows, write_xlsx
+from survey.results.report import build_report, file_name, to_csv, to_json, to_xlsx
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 NONE = TrustCounts()
@@ -47,6 +77,16 @@ def _menu():
         "reviews": may_review(current_user),
         "flag_labels": LABELS,
         "reason_order": reason_order,
+        "reason_words": reason_words,
+        "period_words": period_words,
+        "design_words": design_words,
+        "level_words": level_words,
+        "channel_words": channel_words,
+        "levels": LEVELS,
+        "channels": CHANNELS,
+        # The language switch keeps the filters of the page.
+        "keep_args": urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "lang"])
+        + ("&" if any(k != "lang" for k in request.args) else ""),
     }
 
 
@@ -56,10 +96,23 @@ def _bad_filter(error: FilterError):
     return render_template("results/bad_filter.html", param=error.param, message=str(error)), 400
 
 
-def _report():
+def _chart_file(chart, name: str, fmt: str) -> Response:
+    """Return a chart as an SVG or PNG file to download."""
+    if fmt == "svg":
+        body = '<?xml version="1.0" encoding="UTF-8"?>\n' + str(chart.svg())
+        mimetype = "image/svg+xml"
+    elif fmt == "png":
+        body, mimetype = chart.png(), "image/png"
+    else:
+        abort(404)
+    disposition = f'attachment; filename="{name}.{fmt}"'
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+def _report(args=None):
     """Return (filters, report with only the rows this user may see, codes -> ids)."""
     questionnaires = current_app.extensions["questionnaires"]
-    filters = parse_filters(request.args, questionnaires)  # FilterError: _bad_filter
+    filters = parse_filters(request.args if args is None else args, questionnaires)
     ids = visible_agency_ids(current_user)
     codes = agency_codes(db.session(), ids)
     report = build_report(
@@ -69,14 +122,40 @@ def _report():
     return filters, report, codes
 
 
-@bp.get("/")
-@login_required
-def overview():
-    """Show each visible agency's service index, its interval, rank and change."""
+def _words(title: str, axis: str, filters, period: str | None) -> Words:
+    """Return the words around a chart: its axis, and its caption (design, level, period)."""
+    return Words(
+        title=title,
+        axis=axis,
+        caption=_(
+            "Design: %(d)s; confidence level %(c)s%%; period: %(p)s.",
+            d=design_words(filters.design),
+            c=f"{filters.confidence * 100:g}",
+            p=period_words(period),
+        ),
+        caution=_("(caution)"),
+        left_out=_("Not published (too few responses or too wide an interval): "),
+        period_axis=_("Period"),
+    )
+
+
+def _split(rows: list[dict], label) -> tuple[list[Item], list[str]]:
+    """Return the chart items of the rows that may be published, and the names of the others."""
+    items = [
+        Item(label(r), r["estimate"], r["ci_low"], r["ci_high"], r["status"] == CAUTION)
+        for r in rows
+        if r["status"] != SUPPRESSED and r["estimate"] is not None
+    ]
+    left_out = [label(r) for r in rows if r["status"] == SUPPRESSED or r["estimate"] is None]
+    return items, left_out
+
+
+def overview_page() -> dict:
+    """Return what the overview shows: the rows of the period shown, sorted, and its chart."""
     filters, report, codes = _report()
-    period = latest_period(report["rows"])
-    service = [r for r in report["rows"] if r["period"] == period and r["level"] == "service"]
-    service.sort(key=lambda r: (r["agency"] == "*", -(r["estimate"] or -1)))
+    periods = sorted({r["period"] for r in report["rows"]})
+    period = filters.shown if filters.shown else latest_period(report["rows"])
+    raw = [r for r in report["rows"] if r["period"] == period and r["level"] == "service"]
     # Verified, staff-link, flagged and excluded responses: of the period the table shows.
     shown = period_request(filters, period)
     shares = verified_shares(db.session(), shown, set(codes.values()))
@@ -84,90 +163,194 @@ def overview():
     by_code = {code: trust[i] for code, i in codes.items() if i in trust} | {
         "*": total_counts(trust)
     }
-    chart = forest_plot(
-        [
-            {
-                "label": r["agency_name"] or r["agency"],
-                "estimate": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "muted": r["status"] != "ok",
-            }
-            for r in service
-        ]
+    by_share = {code: shares.get(i) for code, i in codes.items()}
+    service = sort_rows(
+        [published(r) for r in raw], filters, {c: {"verified": v} for c, v in by_share.items()}
     )
-    return render_template(
-        "results/overview.html",
-        filters=filters,
-        report=report,
-        period=period,
-        rows=service,
-        shares={code: shares.get(i) for code, i in codes.items()},
-        trust=by_code,
-        left_out=[
+    items, left_out = _split(service, lambda r: r["agency_name"] or r["agency"])
+    chart = forest_plot(
+        items,
+        _words(
+            _("Service index by agency"),
+            _(
+                "Service index (%%) and its %(c)s%% confidence interval",
+                c=f"{filters.confidence * 100:g}",
+            ),
+            filters,
+            period,
+        ),
+        left_out,
+    )
+    return {
+        "filters": filters,
+        "report": report,
+        "period": period,
+        "periods": periods,
+        "rows": service,
+        "shares": by_share,
+        "trust": by_code,
+        "left_out": [
             (r, by_code[r["agency"]]) for r in service if by_code.get(r["agency"], NONE).left_out
         ],
-        chart=chart,
+        "charts": {"forest": chart},
+        "agency_choices": [
+            (a.code, a.name(str(get_locale()))) for a in visible_agencies(current_user)
+        ],
+        "rate_table": agency_rate_table(
+            db.session(), shown, set(codes.values()), str(get_locale())
+        ),
+    }
+
+
+@bp.get("/")
+@login_required
+def overview():
+    """Show each visible agency's service index, its interval, rank and change."""
+    return render_template(
+        "results/overview.html",
+        **overview_page(),
         questionnaires=current_app.extensions["questionnaires"],
         locale=str(get_locale()),
     )
 
 
+@bp.get("/chart/<name>.<fmt>")
+@login_required
+def overview_chart(name: str, fmt: str):
+    """Download a chart of the overview (forest) as SVG or PNG."""
+    page = overview_page()
+    if name not in page["charts"]:
+        abort(404)
+    return _chart_file(page["charts"][name], f"{name}_{page['period'] or 'all'}", fmt)
+
+
+def agency_page(code: str) -> dict:
+    """Return what an agency's page shows: its rows, charts, counters and comments."""
+    found = agency_or_404(current_user, code)
+    questionnaires = current_app.extensions["questionnaires"]
+    args = request.args
+    if "questionnaire" not in args:  # the questionnaire its counters use
+        usual = usual_questionnaire(db.session(), found.id, questionnaires)
+        if usual:
+            args = args.copy()
+            args["questionnaire"] = usual
+    filters, report, _codes = _report(args)
+    mine = [published(r) for r in report["rows"] if r["agency"] == found.code]
+    periods = sorted({r["period"] for r in mine})
+    period = filters.shown if filters.shown else latest_period(mine)
+    latest = [r for r in mine if r["period"] == period]
+    locale = str(get_locale())
+    definition = questionnaires[filters.questionnaire]
+    labels = key_labels(definition, locale)
+    level = f"{filters.confidence * 100:g}"
+    trend_items, trend_out = _split(
+        [r for r in mine if r["level"] == "service"], lambda r: period_words(r["period"])
+    )
+    elements = [r for r in latest if r["level"] == "element"]
+    profile_items, profile_out = _split(
+        elements, lambda r: f"{r['key']}. {labels.get(r['key'], '')}"
+    )
+    charts = {
+        "trend": trend_chart(
+            trend_items,
+            _words(_("Service index over time"), _("Service index (%%)"), filters, None),
+            trend_out,
+        ),
+        "profile": forest_plot(
+            profile_items,
+            _words(
+                _("The five elements"),
+                _("Element index (%%) and its %(c)s%% confidence interval", c=level),
+                filters,
+                period,
+            ),
+            profile_out,
+        ),
+    }
+    shown = period_request(filters, period)
+    found_comments, total = comments(db.session(), shown, found.id)
+    return {
+        "trust": trust_counts(db.session(), shown, {found.id}).get(found.id),
+        "verified": verified_shares(db.session(), shown, {found.id}).get(found.id),
+        "agency": found,
+        "filters": filters,
+        "report": report,
+        "period": period,
+        "periods": periods,
+        "rows": latest,
+        "charts": charts,
+        "counters": counter_counts(db.session(), shown, found.id),
+        "rate_table": counter_rate_table(db.session(), shown, found),
+        "comments": found_comments,
+        "comments_total": total,
+        "comment_pages": max(1, -(-total // COMMENTS_PER_PAGE)),
+        "locale": locale,
+        "labels": labels,
+    }
+
+
 @bp.get("/agency/<code>")
 @login_required
 def agency(code: str):
-    """Show one agency's elements and criteria, and its service index over time."""
-    found = agency_or_404(current_user, code)
-    filters, report, _codes = _report()
-    mine = [r for r in report["rows"] if r["agency"] == found.code]
-    period = latest_period(mine)
-    latest = [r for r in mine if r["period"] == period]
-    trend = [r for r in mine if r["level"] == "service"]
-    chart = trend_chart(
-        [
-            {
-                "label": r["period"],
-                "estimate": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-            }
-            for r in trend
-        ]
-    )
-    locale = str(get_locale())
-    definition = current_app.extensions["questionnaires"][filters.questionnaire]
-    shown = period_request(filters, period)
-    trust = trust_counts(db.session(), shown, {found.id}).get(found.id)
+    """Show one agency's elements and criteria, its trend, counters and latest comments."""
     return render_template(
         "results/agency.html",
-        trust=trust,
-        verified=verified_shares(db.session(), shown, {found.id}).get(found.id),
-        agency=found,
-        filters=filters,
-        report=report,
-        period=period,
-        rows=latest,
-        trend=trend,
-        chart=chart,
-        locale=locale,
-        labels=key_labels(definition, locale),
+        **agency_page(code),
+        questionnaires=current_app.extensions["questionnaires"],
     )
+
+
+@bp.get("/agency/<code>/chart/<name>.<fmt>")
+@login_required
+def agency_chart(code: str, name: str, fmt: str):
+    """Download a chart of an agency's page (trend, profile) as SVG or PNG."""
+    page = agency_page(code)
+    if name not in page["charts"]:
+        abort(404)
+    return _chart_file(page["charts"][name], f"{name}_{page['agency'].code}_{page['period']}", fmt)
 
 
 @bp.get("/download.<fmt>")
 @login_required
 def download(fmt: str):
-    """Download the rows this user may see as CSV, XLSX or JSON."""
+    """Download the rows this user may see as CSV, XLSX or JSON (suppressed: no numbers)."""
     if fmt not in DOWNLOADS:
         abort(404)
     filters, report, _codes = _report()
     mimetype, render = DOWNLOADS[fmt]
-    name = f"sipas-{filters.questionnaire}-{filters.design}.{fmt}"
     return Response(
         render(report),
         mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=_attachment(file_name("chi-so-hai-long", filters, fmt)),
     )
+
+
+def _attachment(name: str) -> dict:
+    """Return the header that makes `name` (ASCII: codes and dates) the file's name."""
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@bp.get("/responses.<fmt>")
+@login_required
+def responses(fmt: str):
+    """Download the raw responses (anonymised) of the agencies this user may see: CSV or XLSX."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    questionnaires = current_app.extensions["questionnaires"]
+    filters = parse_filters(request.args, questionnaires)  # FilterError: _bad_filter
+    definition = questionnaires[filters.questionnaire]
+    # Managers: their agencies only, whatever the URL asks (evaluators and admins: all).
+    ids = narrowed_ids(db.session(), filters, visible_agency_ids(current_user))
+    rows = raw_rows(db.engine(), definition, filters, ids, lambda flag: str(LABELS[flag]))
+    name = file_name("phieu-tra-loi", filters, fmt)
+    if fmt == "csv":
+        return Response(
+            stream_with_context(csv_chunks(rows)),
+            mimetype="text/csv; charset=utf-8",
+            headers=_attachment(name),
+        )
+    headers = raw_headers(definition, str(get_locale()))
+    return send_file(write_xlsx(rows, headers), mimetype=DOWNLOADS["xlsx"][0], download_name=name)
 
 
 def key_labels(definition, locale: str) -> dict[str, str]:
