@@ -669,6 +669,9 @@ def _reason_words(reason: dict) -> str:
 def reason_words(row: dict) -> str | None:
     """Return a row's status reasons in the reader's language (None when there is none)."""
     reasons = row.get("reasons")
+    if reasons and row.get("status") == SUPPRESSED:
+        # "an index of exactly 100" would give the number away.
+        reasons = [r for r in reasons if r.get("code") != "edge-index"]
     if reasons:
         return "; ".join(_reason_words(r) for r in reasons)
     return row.get("reason") or None
