@@ -7,7 +7,7 @@ PORT ?= 5000
 PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 export FLASK_APP := app
 
-.PHONY: run test install lint translations bench clean
+.PHONY: run test install lint audit translations bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 install: $(VENV)/.installed
 
 run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
+# gunicorn.conf.py binds 127.0.0.1:$PORT (the same settings as production, docs/deploy.md).
+run: export PORT := $(PORT)
 run: install
 	$(BIN)/flask init-db
 	$(BIN)/flask demo --if-empty
@@ -27,13 +29,22 @@ run: install
 	@echo "Survey platform: http://127.0.0.1:$(PORT)/"
 	@echo "A demo survey:   $$($(BIN)/flask counters list --format csv | sed -n '2p' | cut -d, -f4)"
 	@echo
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - app:app
+	$(BIN)/gunicorn --config gunicorn.conf.py app:app
 
 test: install
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Known vulnerabilities in the pinned dependencies (pip-audit asks PyPI's advisory service: it
+# needs the network, and fails rather than pass when it cannot reach it), and bandit's
+# high-severity findings in the code.
+audit: install
+	$(BIN)/pip-audit --strict --progress-spinner off --skip-editable || { echo "make audit:" \
+	  "pip-audit found a known vulnerability, or could not ask PyPI about every pinned" \
+	  "package (network, or a version PyPI does not know); see above." >&2; exit 1; }
+	$(BIN)/bandit -q -r survey analysis app.py gunicorn.conf.py scripts --severity-level high
 
 # The .po catalogues are the one source of the translations: new strings arrive there empty and
 # are translated there (Vietnamese: translations/vi/LC_MESSAGES/messages.po).

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import status as st
 from analysis.comparisons import difference
 from analysis.composites import missing_components
 from analysis.data import Responses, Scheme
@@ -16,7 +15,7 @@ from analysis.intervals import effective_size, korn_graubard, logit_t
 from analysis.layout import arrange
 from analysis.linearization import PeriodEstimates, estimate_period
 from analysis.ranks import DEFAULT_DRAWS, DEFAULT_SEED, rank_intervals
-from analysis.status import SUPPRESSED, assess, describe
+from analysis.status import SUPPRESSED, classify
 
 ALL = "*"
 FIELDS = (
@@ -35,7 +34,6 @@ FIELDS = (
     "deff",
     "status",
     "reason",
-    "reasons",
     "rank_low",
     "rank_high",
     "change",
@@ -159,24 +157,30 @@ def _reasons(
     lost: dict[str, list[str]],
     has_estimate: bool,
     has_se: bool,
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[str], list[str]]:
     """Return the (suppress, caution) reasons that come from the data rather than the numbers."""
-    suppress: list[dict] = []
-    caution: list[dict] = []
+    suppress: list[str] = []
+    caution: list[str] = []
     unit = "respondent" if design == "srs" else "PSU"
     if e.respondents[d] == 0:
-        suppress.append(st.reason(st.NO_RESPONSES))
+        suppress.append("no responses")
     elif not has_estimate:
-        code = st.NO_VALID_CRITERION if level == "criterion" else st.NO_VALID_COMPOSITE
-        suppress.append(st.reason(code))
+        if level == "criterion":
+            suppress.append("no valid answer to this criterion")
+        else:
+            suppress.append("no valid answer to any of its criteria")
     elif not has_se and is_all:
-        suppress.append(st.reason(st.SINGLE_PSU_EVERYWHERE, unit=unit))
+        suppress.append(f"every agency has a single {unit}: variance cannot be estimated")
     elif not has_se:
-        suppress.append(st.reason(st.SINGLE_PSU, unit=unit))
+        suppress.append(f"one {unit}: variance cannot be estimated")
     if has_estimate and key in lost:
-        caution.append(st.reason(st.COMPONENTS_MISSING, keys=", ".join(lost[key])))
+        caution.append("computed without " + ", ".join(lost[key]) + " (no valid answer)")
     if has_estimate and is_all and e.lonely[d] and has_se:
-        caution.append(st.reason(st.LONELY_PSUS, count=int(e.lonely[d]), unit=unit))
+        count = int(e.lonely[d])
+        caution.append(
+            f"{count} {'agency' if count == 1 else 'agencies'} with a single {unit}: variance "
+            "contribution approximated (R survey.lonely.psu = 'adjust')"
+        )
     return suppress, caution
 
 
@@ -224,7 +228,7 @@ def index_rows(
 
     shape = (n_periods, n_domains, len(keys))
     est, se, low, high = tables.estimate, tables.se, tables.ci_low, tables.ci_high
-    status, reasons, complete = _statuses(tables, scheme, design)
+    status, reason, complete = _statuses(tables, scheme, design)
 
     # Change since the previous period: both numbers published (not suppressed) and with an SE.
     df = np.stack([e.df for e in periods])[:, :, None] * np.ones(shape)
@@ -272,8 +276,7 @@ def index_rows(
         "df": _column(np.where(df >= 0, df, np.nan), integer=True),
         "deff": _column(_stack(periods, "deff")),
         "status": status.reshape(-1).tolist(),
-        "reason": [describe(r) for r in reasons.reshape(-1).tolist()],
-        "reasons": reasons.reshape(-1).tolist(),
+        "reason": reason.reshape(-1).tolist(),
         "rank_low": _column(np.where(rank_low > 0, rank_low, np.nan), integer=True),
         "rank_high": _column(np.where(rank_high > 0, rank_high, np.nan), integer=True),
         "change": _column(change),
@@ -297,7 +300,7 @@ def _column(array: np.ndarray, integer: bool = False) -> list:
 
 
 def _statuses(tables: Tables, scheme: Scheme, design: str):
-    """Return (status, reasons, complete) arrays over (period, domain, key)."""
+    """Return (status, reason, complete) arrays over (period, domain, key)."""
     periods = tables.periods
     keys, levels = scheme.keys, scheme.levels
     shape = tables.estimate.shape
@@ -319,7 +322,7 @@ def _statuses(tables: Tables, scheme: Scheme, design: str):
                     e, d, key, levels[r], design, d == n_agencies, lost, has_est, has_se
                 )
                 complete[p, d, r] = key not in lost
-                status[p, d, r], reason[p, d, r] = assess(
+                status[p, d, r], reason[p, d, r] = classify(
                     n=n_d[r],
                     estimate=est_d[r] if has_est else None,
                     se=se_d[r] if has_se else None,

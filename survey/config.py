@@ -20,6 +20,7 @@ ENV_SETTINGS = (
     "REPEAT_SESSION_LIMIT",
     "REPEAT_ADDRESS_LIMIT",
     "OPENING_HOURS",
+    "RETENTION_DAYS",
 )
 
 
@@ -51,9 +52,14 @@ def default_config(instance_path: Path) -> dict:
         "REPEAT_ADDRESS_LIMIT": "3 per 2 minutes",
         # When counters are open, unless an agency says otherwise (Vietnam's time).
         "OPENING_HOURS": "Mon-Fri 07:00-17:30; Sat 07:00-12:00",
+        # Failed sign-ins (survey/console/auth.py): per address, all accounts together; per
+        # account from one address (the guesser is slowed, the owner elsewhere is not); per
+        # account from all addresses together, wide, against a guess spread over many machines.
         "LOGIN_RATE_LIMIT": "10 per minute",
-        # Failed sign-ins per account, whatever address they come from.
-        "LOGIN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",
+        "LOGIN_PAIR_RATE_LIMIT": "5 per 15 minutes",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "50 per hour",
+        # Days a free-text comment and a flag's evidence are kept (`flask retention`).
+        "RETENTION_DAYS": 365,
         "RECEIPT_LINK_DAYS": 30,
         # Keyword arguments of argon2's PasswordHasher; None keeps argon2-cffi's defaults (RFC
         # 9106's second recommended option, 64 MiB), the production ones. Tests set cheap ones.
@@ -69,7 +75,7 @@ def default_config(instance_path: Path) -> dict:
 def environment_overrides() -> dict:
     """Return the settings given in the environment."""
     values = {name: os.environ[name] for name in ENV_SETTINGS if os.environ.get(name)}
-    for name in ("RECEIPT_LINK_DAYS", "PROXY_HOPS"):
+    for name in ("RECEIPT_LINK_DAYS", "PROXY_HOPS", "RETENTION_DAYS"):
         if name in values:
             values[name] = _whole_number(name, values[name])
     return values

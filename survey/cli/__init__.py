@@ -119,9 +119,11 @@ def responses_import(file: Path, slug: str):
 def init_app(app: Flask) -> None:
     """Register the commands."""
     from survey.cli import indices as cli_indices
+    from survey.cli import retention as cli_retention
     from survey.cli import staff as cli_staff
 
     for command in (init_db_command, demo_command, agencies, counters, responses):
         app.cli.add_command(command)
     cli_staff.register(app)
     cli_indices.register(app)
+    cli_retention.register(app)

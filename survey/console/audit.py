@@ -26,6 +26,7 @@ ACTIONS = {
     "response.restore": _l("Flagged response put back into the indices"),
     "receipt.api": _l("Receipt link issued through the API"),
     "receipt.staff": _l("Receipt link made by staff (not verified)"),
+    "responses.retention": _l("Old comments and flag evidence deleted (retention policy)"),
 }
 
 PAGE_SIZE = 50

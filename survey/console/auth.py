@@ -3,10 +3,14 @@
 The views sit on a blueprint nested in the console's (`/console/login`, `/console/logout`), so
 they need no registration of their own.
 
-Failed sign-ins are slowed down twice over (both counts only include failures): per address,
-`LOGIN_RATE_LIMIT`, against one machine trying many accounts; per account,
-`LOGIN_ACCOUNT_RATE_LIMIT`, against many machines trying one account. Flask-Limiter keeps the
-counts in its storage (memory, or Redis with several workers), not in the database.
+Only failed sign-ins count (a password checked and found wrong), in three windows that Flask-Limiter
+keeps in its storage (memory, or Redis with several workers), not in the database:
+
+- per account and address, `LOGIN_PAIR_RATE_LIMIT`: the guesser is slowed down where they are,
+  while the owner signing in from their own address is not, so nobody can lock someone out;
+- per account, all addresses together, `LOGIN_ACCOUNT_RATE_LIMIT`: set wide, it only stops a
+  guess spread over many machines;
+- per address, all accounts together, `LOGIN_RATE_LIMIT`: one machine trying many accounts.
 """
 
 import hashlib
@@ -16,6 +20,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -24,6 +29,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -40,7 +46,8 @@ login_manager.login_view = "console.auth.login"
 # The login page says what to do; Flask-Login's English flash message would only repeat it.
 login_manager.login_message = None
 
-ACCOUNT_LIMIT_DEFAULT = "5 per 15 minutes"
+PAIR_LIMIT_DEFAULT = "5 per 15 minutes"
+ACCOUNT_LIMIT_DEFAULT = "50 per hour"
 
 
 class LoginForm(FlaskForm):
@@ -58,13 +65,28 @@ class LoginForm(FlaskForm):
     )
 
 
-def _failed(response) -> bool:
-    # A successful sign-in redirects; everything else (wrong password, bad form) counts.
-    return response.status_code != 303
+def _failed(_response) -> bool:
+    # Only a password checked and found wrong counts. A refused request (429) must not: the
+    # guesser retrying while paused would otherwise fill the account's wide window and lock the
+    # owner out after all.
+    return bool(g.get("sign_in_failed"))
+
+
+def _digest(*parts: str) -> str:
+    # The storage keys carry no e-mail or address in clear, and stay short whatever was posted.
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _email() -> str:
+    return normalise_email(request.form.get("email", ""))
 
 
 def _account_key() -> str:
-    return "login-account:" + normalise_email(request.form.get("email", ""))
+    return "login-account:" + _digest(_email())
+
+
+def _pair_key() -> str:
+    return "login-pair:" + _digest(_email(), get_remote_address() or "")
 
 
 def _safe_next(target: str | None) -> str:
@@ -115,6 +137,11 @@ def login():
 @bp.post("/login")
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], deduct_when=_failed)
 @limiter.limit(
+    lambda: current_app.config.get("LOGIN_PAIR_RATE_LIMIT", PAIR_LIMIT_DEFAULT),
+    key_func=_pair_key,
+    deduct_when=_failed,
+)
+@limiter.limit(
     lambda: current_app.config.get("LOGIN_ACCOUNT_RATE_LIMIT", ACCOUNT_LIMIT_DEFAULT),
     key_func=_account_key,
     deduct_when=_failed,
@@ -130,6 +157,7 @@ def login_post():
             login_user(user)
             session["password_stamp"] = password_stamp(user)
             return redirect(_safe_next(target), code=303)
+        g.sign_in_failed = True
     # One message for a wrong e-mail and a wrong password: which one is wrong is not said.
     flash(_("The e-mail or password is not correct."), "error")
     form.password.data = ""
@@ -146,6 +174,9 @@ def logout():
 
 
 @bp.errorhandler(429)
-def too_many(_error):
-    """Ask to wait after too many failed sign-ins."""
-    return render_template("auth/too_many.html"), 429
+def too_many(error):
+    """Ask to wait after too many failed sign-ins, saying which pause it is."""
+    limit = getattr(error, "limit", None)
+    # The wide per-account window: failures from many places, not only from this address.
+    whole_account = limit is not None and limit.key_func is _account_key
+    return render_template("auth/too_many.html", whole_account=whole_account), 429
