@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis import status as st
 from analysis.comparisons import difference
 from analysis.composites import missing_components
 from analysis.data import Responses, Scheme
@@ -15,7 +16,7 @@ from analysis.intervals import effective_size, korn_graubard, logit_t
 from analysis.layout import arrange
 from analysis.linearization import PeriodEstimates, estimate_period
 from analysis.ranks import DEFAULT_DRAWS, DEFAULT_SEED, rank_intervals
-from analysis.status import SUPPRESSED, classify
+from analysis.status import SUPPRESSED, assess, describe
 
 ALL = "*"
 FIELDS = (
@@ -34,6 +35,7 @@ FIELDS = (
     "deff",
     "status",
     "reason",
+    "reasons",
     "rank_low",
     "rank_high",
     "change",
@@ -157,30 +159,24 @@ def _reasons(
     lost: dict[str, list[str]],
     has_estimate: bool,
     has_se: bool,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[dict], list[dict]]:
     """Return the (suppress, caution) reasons that come from the data rather than the numbers."""
-    suppress: list[str] = []
-    caution: list[str] = []
+    suppress: list[dict] = []
+    caution: list[dict] = []
     unit = "respondent" if design == "srs" else "PSU"
     if e.respondents[d] == 0:
-        suppress.append("no responses")
+        suppress.append(st.reason(st.NO_RESPONSES))
     elif not has_estimate:
-        if level == "criterion":
-            suppress.append("no valid answer to this criterion")
-        else:
-            suppress.append("no valid answer to any of its criteria")
+        code = st.NO_VALID_CRITERION if level == "criterion" else st.NO_VALID_COMPOSITE
+        suppress.append(st.reason(code))
     elif not has_se and is_all:
-        suppress.append(f"every agency has a single {unit}: variance cannot be estimated")
+        suppress.append(st.reason(st.SINGLE_PSU_EVERYWHERE, unit=unit))
     elif not has_se:
-        suppress.append(f"one {unit}: variance cannot be estimated")
+        suppress.append(st.reason(st.SINGLE_PSU, unit=unit))
     if has_estimate and key in lost:
-        caution.append("computed without " + ", ".join(lost[key]) + " (no valid answer)")
+        caution.append(st.reason(st.COMPONENTS_MISSING, keys=", ".join(lost[key])))
     if has_estimate and is_all and e.lonely[d] and has_se:
-        count = int(e.lonely[d])
-        caution.append(
-            f"{count} {'agency' if count == 1 else 'agencies'} with a single {unit}: variance "
-            "contribution approximated (R survey.lonely.psu = 'adjust')"
-        )
+        caution.append(st.reason(st.LONELY_PSUS, count=int(e.lonely[d]), unit=unit))
     return suppress, caution
 
 
@@ -228,7 +224,7 @@ def index_rows(
 
     shape = (n_periods, n_domains, len(keys))
     est, se, low, high = tables.estimate, tables.se, tables.ci_low, tables.ci_high
-    status, reason, complete = _statuses(tables, scheme, design)
+    status, reasons, complete = _statuses(tables, scheme, design)
 
     # Change since the previous period: both numbers published (not suppressed) and with an SE.
     df = np.stack([e.df for e in periods])[:, :, None] * np.ones(shape)
@@ -276,7 +272,8 @@ def index_rows(
         "df": _column(np.where(df >= 0, df, np.nan), integer=True),
         "deff": _column(_stack(periods, "deff")),
         "status": status.reshape(-1).tolist(),
-        "reason": reason.reshape(-1).tolist(),
+        "reason": [describe(r) for r in reasons.reshape(-1).tolist()],
+        "reasons": reasons.reshape(-1).tolist(),
         "rank_low": _column(np.where(rank_low > 0, rank_low, np.nan), integer=True),
         "rank_high": _column(np.where(rank_high > 0, rank_high, np.nan), integer=True),
         "change": _column(change),
@@ -300,7 +297,7 @@ def _column(array: np.ndarray, integer: bool = False) -> list:
 
 
 def _statuses(tables: Tables, scheme: Scheme, design: str):
-    """Return (status, reason, complete) arrays over (period, domain, key)."""
+    """Return (status, reasons, complete) arrays over (period, domain, key)."""
     periods = tables.periods
     keys, levels = scheme.keys, scheme.levels
     shape = tables.estimate.shape
@@ -322,7 +319,7 @@ def _statuses(tables: Tables, scheme: Scheme, design: str):
                     e, d, key, levels[r], design, d == n_agencies, lost, has_est, has_se
                 )
                 complete[p, d, r] = key not in lost
-                status[p, d, r], reason[p, d, r] = classify(
+                status[p, d, r], reason[p, d, r] = assess(
                     n=n_d[r],
                     estimate=est_d[r] if has_est else None,
                     se=se_d[r] if has_se else None,

@@ -19,6 +19,8 @@ from analysis.data import Scheme
 # Rows per block of whole agencies: big enough for fast numpy calls, small enough to keep the
 # float copies of a block (65,536 x 32 answers indicators = 17 MB) cheap.
 BLOCK_ROWS = 1 << 16
+# A variance at or below this share of the simple random sample's is rounding noise: 0.
+ROUNDING = 1e-10
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,10 @@ def estimate_period(
     # deff = v / vsrs, vsrs = (sum w) (sum z^2 / w) / (n - 1): svymean(deff = "replace") of the
     # linearized score; for a criterion this is p (1 - p) / (n - 1) as R gives.
     vsrs = np.divide(w_key * h, n - 1.0, out=np.zeros_like(h), where=n > 1)
+    # Every PSU with exactly the same share has a variance of 0 that rounding makes 1e-34: such
+    # a variance is 0 (METHOD.md: Clopper-Pearson then), else R's zero-width interval follows.
+    # A real variance is never below 1e-10 of the simple random sample's (that needs ~1e10 rows).
+    variance = np.where(variance <= ROUNDING * vsrs, 0.0, variance)
     deff = np.divide(
         variance, vsrs, out=np.full_like(h, np.nan), where=(vsrs > 0) & np.isfinite(variance)
     )

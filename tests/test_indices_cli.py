@@ -97,6 +97,8 @@ def test_json_report_has_every_field_and_row(stored, runner):
         "deff",
         "status",
         "reason",
+        "reasons",
+        "reason_codes",
         "rank_low",
         "rank_high",
         "change",
@@ -165,7 +167,8 @@ def test_cluster_design_counts_counters_as_psus(stored, runner):
 
 def test_csv_has_the_json_columns_and_xlsx_opens(stored, runner, tmp_path):
     text = run(runner, "--to", "2026-03-31")
-    table = list(csv.DictReader(io.StringIO(text)))
+    assert text.startswith("\ufeff")  # UTF-8 with BOM, for Excel
+    table = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert list(table[0])[:5] == ["period", "agency", "agency_name", "level", "key"]
     assert len(table) == 3 * (1 + 5 + ITEMS)
     path = tmp_path / "indices.xlsx"
@@ -173,9 +176,14 @@ def test_csv_has_the_json_columns_and_xlsx_opens(stored, runner, tmp_path):
         args=["indices", "--format", "xlsx", "-o", str(path), "--to", "2026-03-31"]
     )
     assert result.exit_code == 0, result.output
-    sheet = load_workbook(path)["indices"]
-    assert [c.value for c in sheet[1]][:3] == ["period", "agency", "agency_name"]
-    assert sheet.max_row == 1 + 3 * (1 + 5 + ITEMS)
+    book = load_workbook(path)
+    levels = [book[name] for name in book.sheetnames if name != "Phương pháp"]
+    assert len(levels) == 3  # service, elements, criteria
+    # Row 1: words; row 2: the codes.
+    assert all(
+        [c.value for c in sheet[2]][:3] == ["period", "agency", "agency_name"] for sheet in levels
+    )
+    assert sum(sheet.max_row - 2 for sheet in levels) == 3 * (1 + 5 + ITEMS)
 
 
 def test_poststratification_reweights_to_population(stored, runner, tmp_path):
@@ -262,9 +270,11 @@ def test_older_versions_are_read_with_their_own_layout(app, runner, make_counter
                 )
             )
         session.commit()
-    report = json.loads(run(runner, "--format", "json"))
+    # Two responses: suppressed, so the numbers come only with the analysts' option.
+    report = json.loads(run(runner, "--format", "json", "--include-unpublished"))
     agency = rows_by(report, key="A1")[0]["agency"]
     mine = {r["key"]: r for r in rows_by(report, agency=agency)}
+    assert mine["A1"]["unpublished"] is True
     # Old A1 is its second digit (5); new A1 is the first (5): both satisfied. A2: both 2.
     assert mine["A1"]["estimate"] == pytest.approx(100) and mine["A1"]["n"] == 2
     assert mine["A2"]["estimate"] == pytest.approx(0) and mine["A2"]["n"] == 2

@@ -67,6 +67,11 @@ def request_from_options(
 )
 @click.option("--include-flagged", is_flag=True, help="Count flagged responses too.")
 @click.option(
+    "--include-unpublished",
+    is_flag=True,
+    help="Give suppressed estimates too, marked unpublished=True: for analysis, never to publish.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True
 )
 @click.option(
@@ -76,14 +81,19 @@ def request_from_options(
     help="Write to this file (default: standard output; required for xlsx).",
 )
 @with_appcontext
-def indices_command(fmt, output, **options):
+def indices_command(fmt, output, include_unpublished, **options):
     """Compute every index with its confidence interval, per agency and period."""
     definitions = current_app.extensions["questionnaires"]
     request = request_from_options(definitions, **options)
     if fmt == "xlsx" and output is None:
         raise click.BadParameter("xlsx needs -o FILE", param_hint="-o")
     try:
-        report = build_report(db.engine(), definitions[request.questionnaire], request)
+        report = build_report(
+            db.engine(),
+            definitions[request.questionnaire],
+            request,
+            include_unpublished=include_unpublished,
+        )
     except (TableError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     if fmt == "xlsx":
@@ -96,6 +106,8 @@ def indices_command(fmt, output, **options):
             sys.stdout.write(text)
     if output:
         click.echo(f"{len(report['rows'])} rows written to {output}", err=True)
+        if include_unpublished:
+            click.echo("Rows with unpublished=True are suppressed: never publish them.", err=True)
 
 
 def register(app: Flask) -> None:

@@ -9,7 +9,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_file,
     stream_with_context,
 )
 from flask_babel import get_locale
@@ -56,7 +55,14 @@ from survey.results.filters import (
     visible_rows,
 )
 from survey.results.rates import agency_rate_table, counter_rate_table
-from survey.results.raw import csv_chunks, narrowed_ids, raw_headers, raw_rows, write_xlsx
+from survey.results.raw import (
+    csv_chunks,
+    file_chunks,
+    narrowed_ids,
+    raw_headers,
+    raw_rows,
+    write_xlsx,
+)
 from survey.results.report import build_report, file_name, to_csv, to_json, to_xlsx
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -350,7 +356,11 @@ def responses(fmt: str):
             headers=_attachment(name),
         )
     headers = raw_headers(definition, str(get_locale()))
-    return send_file(write_xlsx(rows, headers), mimetype=DOWNLOADS["xlsx"][0], download_name=name)
+    return Response(
+        file_chunks(write_xlsx(rows, headers)),
+        mimetype=DOWNLOADS["xlsx"][0],
+        headers=_attachment(name),
+    )
 
 
 def key_labels(definition, locale: str) -> dict[str, str]:
