@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from sqlalchemy.engine import Engine
 
 from analysis import FIELDS, index_rows
@@ -169,10 +169,16 @@ def output_rows(report: dict) -> list[dict]:
     return [published_row(row) for row in report["rows"]]
 
 
+# How a page shows the rows, not which rows: left out of a file's filters.
+PAGE_ONLY = {"shown", "sort", "order", "page"}
+
+
 def request_filters(request: ResultsRequest) -> dict:
     """Return the filters of `request` as plain values (dates as text), for files and JSON."""
     out = {}
     for field in dataclasses.fields(request):
+        if field.name in PAGE_ONLY:
+            continue
         value = getattr(request, field.name)
         if isinstance(value, date | Path):
             value = str(value)
@@ -343,6 +349,12 @@ def to_xlsx(report: dict) -> bytes:
                         cell.number_format = "0.00"
                 width = 14 if column not in ("agency_name", "reason") else 40
                 sheet.column_dimensions[letter].width = width
+            # Printed or made a PDF: landscape, every column on the page, headers on each.
+            sheet.page_setup.orientation = "landscape"
+            sheet.sheet_properties.pageSetUpPr.fitToPage = True
+            sheet.page_setup.fitToWidth = 1
+            sheet.page_setup.fitToHeight = 0
+            sheet.print_title_rows = "1:2"
         _method_sheet(book, report)
     out = io.BytesIO()
     book.save(out)
@@ -433,5 +445,11 @@ def _method_sheet(book: Workbook, report: dict) -> None:
         cell.font = Font(bold=True)
     for topic, text in method_lines(report):
         sheet.append([neutralise(topic), neutralise(text)])
-    sheet.column_dimensions["A"].width = 38
+    sheet.column_dimensions["A"].width = 52
     sheet.column_dimensions["B"].width = 110
+    for (cell,) in sheet.iter_rows(min_col=2, max_col=2):
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
