@@ -28,12 +28,19 @@ def utcnow() -> datetime:
 
 
 class AgencyLevel(enum.StrEnum):
-    """Where an agency sits in the administrative tree."""
+    """Where an agency sits in the two-tier administrative tree in force since 1 July 2025.
 
-    PROVINCE = "province"
-    DEPARTMENT = "department"
-    DISTRICT = "district"
+    Their names, and which ones a new agency may take, are in survey/levels.py.
+    """
+
+    PROVINCE = "province"  # the provincial (or city) people's committee
+    DEPARTMENT = "department"  # its departments and agencies (sở, ban, ngành)
+    CENTRE = "centre"  # its public administrative service centre (Trung tâm Phục vụ HCC)
+    BRANCH = "branch"  # a branch (chi nhánh) of that centre
+    # A commune-level people's committee: xã, phường or đặc khu alike; its name says which.
     COMMUNE = "commune"
+    # The district level, abolished on 1 July 2025: still read for agencies stored before.
+    DISTRICT = "district"
 
 
 class Channel(enum.StrEnum):
@@ -56,7 +63,7 @@ class ResponseStatus(enum.StrEnum):
 
 
 class Agency(Base):
-    """A province, department, district or commune that runs one-stop counters."""
+    """A province, department, service centre, branch or commune that runs one-stop counters."""
 
     __tablename__ = "agencies"
 
@@ -177,6 +184,26 @@ class Response(Base):
     counter: Mapped[Counter] = relationship()
     agency: Mapped[Agency] = relationship()
     questionnaire: Mapped[Questionnaire] = relationship()
+
+
+class IssuedReceiptLink(Base):
+    """A receipt link issued for a dossier: the denominator of the response rate.
+
+    One row per dossier (its keyed hash, as in `Response.dossier_hash`; never the code): a link
+    issued again for the same dossier keeps the first row's counter and time, so the dossier is
+    counted once, where it was first offered (survey/receipt_links.py, `store_issued_link`).
+    """
+
+    __tablename__ = "receipt_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    dossier_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "api" (the case-management software: verified) or "staff" (made in the console).
+    origin: Mapped[str] = mapped_column(String(10))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class User(UserMixin, Base):

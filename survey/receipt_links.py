@@ -11,6 +11,9 @@ response (channel `receipt`); a staff link's response is stored as `staff-link` 
 since staff could otherwise make links for made-up dossiers and answer them. Links made before
 the origin existed (`<counter id>.<dossier hash>.<time>.<signature>`) still open until they
 expire (`RECEIPT_LINK_DAYS`), and count as issued by staff: nothing in them proves otherwise.
+
+Every link issued is stored once per dossier (`store_issued_link`, table `receipt_links`): the
+number of citizens offered a form, the denominator of the response rate (survey/results/rates.py).
 """
 
 import base64
@@ -23,10 +26,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from survey.models import Channel, Counter, Response
+from survey.models import Channel, Counter, IssuedReceiptLink, Response
 
 SALT = "receipt-link"
 MAX_DOSSIER_LENGTH = 100
@@ -50,6 +54,11 @@ class LinkOrigin(enum.StrEnum):
     def channel(self) -> Channel:
         """Return the channel of the responses given through a link of this origin."""
         return Channel.RECEIPT if self is LinkOrigin.API else Channel.STAFF_LINK
+
+    @property
+    def stored(self) -> str:
+        """Return the origin as stored in `receipt_links.origin` ("api" or "staff")."""
+        return "api" if self is LinkOrigin.API else "staff"
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class IssuedLink:
     counter: Counter
     origin: LinkOrigin
     dossier_hash: str
+    issued_at: datetime  # UTC, aware
 
 
 class _Signer(TimestampSigner):
@@ -155,6 +165,7 @@ def issue_link(
         counter=counter,
         origin=origin,
         dossier_hash=raw.hex(),
+        issued_at=issued,
     )
 
 
@@ -188,3 +199,37 @@ def read_link(signed: str) -> ReceiptLink:
 def response_for_dossier(session: Session, hashed: str) -> Response | None:
     """Return the response already given for the dossier with hash `hashed`, or None."""
     return session.scalar(select(Response).where(Response.dossier_hash == hashed))
+
+
+def store_issued_link(session: Session, issued: IssuedLink) -> None:
+    """Add `issued` to the issued links, once per dossier; committed with the caller's change.
+
+    A link issued again for a dossier keeps the first row's counter and issue time: the citizen
+    was offered the form then and there, and counting the dossier again would lower the rate.
+    The row takes the later expiry (the dossier can be answered until its last link expires),
+    and an API link turns a staff row into an API one: the case-management software vouches for
+    the dossier. Insert-or-nothing in one statement, so that two issues at once cannot fail.
+    """
+    values = {
+        "counter_id": issued.counter.id,
+        "agency_id": issued.counter.agency_id,
+        "dossier_hash": issued.dossier_hash,
+        "origin": issued.origin.stored,
+        "issued_at": issued.issued_at.replace(tzinfo=None),
+        "expires_at": issued.expires_at.replace(tzinfo=None),
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(IssuedReceiptLink)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dossier_hash"])
+    )
+    row = IssuedReceiptLink
+    same = row.dossier_hash == issued.dossier_hash
+    session.execute(
+        update(row)
+        .where(same, row.expires_at < values["expires_at"])
+        .values(expires_at=values["expires_at"])
+    )
+    if issued.origin is LinkOrigin.API:
+        session.execute(update(row).where(same, row.origin != "api").values(origin="api"))

@@ -21,7 +21,14 @@ def test_demo_loads_a_province_once_with_real_differences(app, runner):
         session = db.session()
         agencies = session.scalars(select(Agency)).all()
         assert len(agencies) >= 12
-        assert {a.level for a in agencies} == {"province", "department", "district", "commune"}
+        # The levels since 1 July 2025: no district in the demo.
+        assert {a.level for a in agencies} == {
+            "province",
+            "department",
+            "centre",
+            "branch",
+            "commune",
+        }
         assert session.scalar(select(func.count()).select_from(Counter)) == 40
         scores = session.scalars(select(Response.scores)).all()
         days = session.scalars(select(Response.local_day)).all()

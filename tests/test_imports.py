@@ -12,7 +12,7 @@ from survey.models import Agency, Channel, Counter, Response
 AGENCIES = """code,name_vi,name_en,level,parent_code
 KG,Tỉnh Kiên Giang,Kien Giang Province,province,
 KG-STP,Sở Tư pháp,Department of Justice,department,KG
-KG-RG,UBND thành phố Rạch Giá,Rach Gia City,district,KG
+KG-RG,Trung tâm Phục vụ hành chính công Rạch Giá,Rach Gia Service Centre,centre,KG
 KG-RG-VT,UBND phường Vĩnh Thanh,Vinh Thanh Ward,commune,KG-RG
 """
 COUNTERS = """code,agency_code,name,questionnaire
@@ -76,7 +76,7 @@ def test_bad_agency_rows_reject_the_whole_file_and_name_each_row(app, runner, tm
 
 
 def test_agency_loop_is_refused(app, runner, tmp_path):
-    loop = "code,name_vi,name_en,level,parent_code\nA,Một,One,district,B\nB,Hai,Two,district,A\n"
+    loop = "code,name_vi,name_en,level,parent_code\nA,Một,One,commune,B\nB,Hai,Two,commune,A\n"
     result = runner.invoke(args=["agencies", "import", str(write(tmp_path, "a.csv", loop))])
     assert result.exit_code == 1 and "vòng lặp" in result.output
     assert count(app, Agency) == 0

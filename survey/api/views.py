@@ -15,7 +15,13 @@ from survey.console.audit import record_issued_link
 from survey.console.queries import active_counter_by_code
 from survey.permissions import api_token_valid
 from survey.printing.qr import qr_png, qr_svg
-from survey.receipt_links import LinkOrigin, dossier_problem, issue_link, response_for_dossier
+from survey.receipt_links import (
+    LinkOrigin,
+    dossier_problem,
+    issue_link,
+    response_for_dossier,
+    store_issued_link,
+)
 from survey.results.filters import FilterError, parse_filters
 from survey.results.report import build_report, to_json
 
@@ -63,6 +69,7 @@ def receipt_create():
     session = db.session()
     # The tokens have no owner yet: the entry says the API issued it, with no one named.
     record_issued_link(session, None, issued)
+    store_issued_link(session, issued)
     session.commit()
     evaluated = response_for_dossier(session, issued.dossier_hash) is not None
     body = {

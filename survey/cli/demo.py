@@ -1,7 +1,10 @@
-"""A demo province: agencies on three levels, 40 counters, a year of synthetic answers.
+"""A demo province as it is since 1 July 2025: 15 agencies, 40 counters, a year of answers.
 
-The answers are drawn from a model with real differences (agency and counter effects, item
-difficulty, 5-10% missing answers) so every results page has something true to show.
+The province, its departments, its public administrative service centre with two branches, and
+six commune-level committees (wards, communes, a special zone); no district. The answers are
+drawn from a model with real differences (agency and counter effects, item difficulty, 5-10%
+missing answers) so every results page has something true to show. Each receipt-link answer has
+the link it came through, among other links issued and never answered: the response rates.
 """
 
 from datetime import datetime, timedelta
@@ -11,13 +14,17 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from survey.links import new_token
-from survey.models import Agency, Channel, Counter, Response, utcnow
+from survey.models import Agency, Channel, Counter, IssuedReceiptLink, Response, utcnow
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import ensure_version
+from survey.receipt_links import LinkOrigin, dossier_hash, link_days
 from survey.responses import response_values
 from survey.timeutil import VIETNAM, to_utc_naive
 
-# (code, name_vi, name_en, level, parent, counters, agency effect on the latent scale)
+# (code, name_vi, name_en, level, parent, counters, agency effect on the latent scale): the
+# province as it is since 1 July 2025, with no district level. The counters and effects are those
+# of the demo before the reform, in the same order, so the random draws and the statistical shape
+# (agency and counter effects, the quick-form agencies) stay the same.
 AGENCIES = [
     (
         "MH",
@@ -29,32 +36,15 @@ AGENCIES = [
         0.3,
     ),
     ("MH-STP", "Sở Tư pháp tỉnh Minh Hòa", "Department of Justice", "department", "MH", 3, 0.6),
+    ("MH-STC", "Sở Tài chính tỉnh Minh Hòa", "Department of Finance", "department", "MH", 3, 0.2),
     (
-        "MH-SKHDT",
-        "Sở Kế hoạch và Đầu tư tỉnh Minh Hòa",
-        "Department of Planning and Investment",
-        "department",
-        "MH",
-        3,
-        0.2,
-    ),
-    (
-        "MH-STNMT",
-        "Sở Tài nguyên và Môi trường tỉnh Minh Hòa",
-        "Department of Natural Resources and Environment",
+        "MH-SNNMT",
+        "Sở Nông nghiệp và Môi trường tỉnh Minh Hòa",
+        "Department of Agriculture and Environment",
         "department",
         "MH",
         3,
         -0.5,
-    ),
-    (
-        "MH-SGTVT",
-        "Sở Giao thông vận tải tỉnh Minh Hòa",
-        "Department of Transport",
-        "department",
-        "MH",
-        3,
-        0.0,
     ),
     (
         "MH-SXD",
@@ -62,94 +52,103 @@ AGENCIES = [
         "Department of Construction",
         "department",
         "MH",
+        3,
+        0.0,
+    ),
+    (
+        "MH-SCT",
+        "Sở Công Thương tỉnh Minh Hòa",
+        "Department of Industry and Trade",
+        "department",
+        "MH",
         2,
         -0.2,
     ),
     (
-        "MH-TPBD",
-        "Ủy ban nhân dân thành phố Bình Đông",
-        "Binh Dong City People's Committee",
-        "district",
+        "MH-TTHCC",
+        "Trung tâm Phục vụ hành chính công tỉnh Minh Hòa",
+        "Minh Hoa Public Administrative Service Centre",
+        "centre",
         "MH",
         3,
         0.1,
     ),
     (
-        "MH-HTL",
-        "Ủy ban nhân dân huyện Tân Lập",
-        "Tan Lap District People's Committee",
-        "district",
-        "MH",
+        "MH-TTHCC-BD",
+        "Chi nhánh Trung tâm Phục vụ hành chính công tỉnh Minh Hòa tại Bình Đông",
+        "Public Administrative Service Centre, Binh Dong branch",
+        "branch",
+        "MH-TTHCC",
         3,
         -0.3,
     ),
     (
-        "MH-HSG",
-        "Ủy ban nhân dân huyện Sông Gianh",
-        "Song Gianh District People's Committee",
-        "district",
-        "MH",
+        "MH-TTHCC-SG",
+        "Chi nhánh Trung tâm Phục vụ hành chính công tỉnh Minh Hòa tại Sông Gianh",
+        "Public Administrative Service Centre, Song Gianh branch",
+        "branch",
+        "MH-TTHCC",
         3,
         0.4,
     ),
     (
-        "MH-TPBD-PAP",
+        "MH-PAP",
         "Ủy ban nhân dân phường An Phú",
         "An Phu Ward People's Committee",
         "commune",
-        "MH-TPBD",
+        "MH",
         3,
         0.5,
     ),
     (
-        "MH-TPBD-PHT",
+        "MH-PHT",
         "Ủy ban nhân dân phường Hòa Thuận",
         "Hoa Thuan Ward People's Committee",
         "commune",
-        "MH-TPBD",
+        "MH",
         2,
         -0.1,
     ),
     (
-        "MH-HTL-XDT",
+        "MH-XDT",
         "Ủy ban nhân dân xã Đông Thạnh",
         "Dong Thanh Commune People's Committee",
         "commune",
-        "MH-HTL",
+        "MH",
         3,
         0.8,
     ),
     (
-        "MH-HTL-XTP",
+        "MH-XTP",
         "Ủy ban nhân dân xã Tân Phước",
         "Tan Phuoc Commune People's Committee",
         "commune",
-        "MH-HTL",
+        "MH",
         2,
         -0.6,
     ),
     (
-        "MH-HSG-XMT",
-        "Ủy ban nhân dân xã Mỹ Thành",
-        "My Thanh Commune People's Committee",
+        "MH-DKHN",
+        "Ủy ban nhân dân đặc khu Hòn Ngọc",
+        "Hon Ngoc Special Zone People's Committee",
         "commune",
-        "MH-HSG",
+        "MH",
         2,
         0.2,
     ),
     (
-        "MH-HSG-XLH",
+        "MH-XLH",
         "Ủy ban nhân dân xã Long Hưng",
         "Long Hung Commune People's Committee",
         "commune",
-        "MH-HSG",
+        "MH",
         3,
         0.0,
     ),
 ]
 COUNTER_NAMES = ["Quầy tiếp nhận số 1", "Quầy tiếp nhận số 2", "Quầy trả kết quả"]
 # Counters of these agencies use the one-tap form of Decree 61 instead of the full SIPAS form.
-QUICK_AGENCIES = {"MH-TPBD-PHT", "MH-HSG-XMT"}
+QUICK_AGENCIES = {"MH-PHT", "MH-DKHN"}
 
 
 def demo_loaded(session: Session) -> bool:
@@ -188,7 +187,10 @@ def load_demo(session: Session, questionnaires: dict[str, Definition], seed: int
         definition = questionnaires[counter.questionnaire_slug]
         n = int(rng.integers(250, 480))
         rows += _answers(rng, counter, definition, versions[definition.slug], effect, n, now)
+    # A generator of its own, so that the answers above stay the ones drawn before links existed.
+    links = _receipt_links(np.random.default_rng(seed + 1), rows, now, link_days())
     session.execute(insert(Response), rows)
+    session.execute(insert(IssuedReceiptLink), links)
     session.commit()
     return len(rows)
 
@@ -227,6 +229,38 @@ def _answers(rng, counter, definition, version_id, effect, n, now) -> list[dict]
             )
         )
     return rows
+
+
+def _receipt_links(rng, rows: list[dict], now: datetime, days: int) -> list[dict]:
+    """Tie each receipt-link answer in `rows` to a dossier and its link, and add the links that
+    were issued and never answered: each counter's response rate is drawn between 25 and 75%."""
+    by_counter: dict[tuple[int, int], list[dict]] = {}
+    for row in rows:
+        if row["channel"] == Channel.RECEIPT:
+            by_counter.setdefault((row["counter_id"], row["agency_id"]), []).append(row)
+    links = []
+    for (counter_id, agency_id), answered in by_counter.items():
+        never = round(len(answered) / rng.uniform(0.25, 0.75)) - len(answered)
+        # A citizen answers within two days of the link, during office hours or not.
+        issued = [
+            r["submitted_at"] - timedelta(minutes=int(rng.integers(5, 2880))) for r in answered
+        ]
+        issued += [_working_time(rng, now) for _ in range(never)]
+        for i, moment in enumerate(issued):
+            hashed = dossier_hash(f"DEMO-{counter_id}-{i}")
+            if i < len(answered):
+                answered[i]["dossier_hash"] = hashed
+            links.append(
+                {
+                    "counter_id": counter_id,
+                    "agency_id": agency_id,
+                    "dossier_hash": hashed,
+                    "origin": LinkOrigin.API.stored,
+                    "issued_at": moment,
+                    "expires_at": moment + timedelta(days=days),
+                }
+            )
+    return links
 
 
 def _working_time(rng, now: datetime) -> datetime:

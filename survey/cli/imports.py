@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from survey.citizen.flagging import forget_counter_settings
 from survey.codes import CodeError, check_code, code_key
 from survey.console.operations import StaffError, clean_burst_limit, clean_opening_hours
+from survey.levels import CURRENT_LEVELS, FORMER_LEVELS, level_allowed
 from survey.links import new_token
-from survey.models import Agency, AgencyLevel, Channel, Counter, Response
+from survey.models import Agency, Channel, Counter, Response
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import ensure_version
 from survey.responses import response_values
@@ -63,7 +64,7 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
     problems: list[tuple[int, str]] = []
     _reject_extra_cells(rows, problems)
     existing = {code_key(a.code): a for a in session.scalars(select(Agency))}
-    levels = {level.value for level in AgencyLevel}
+    levels = CURRENT_LEVELS
     in_file: dict[str, Row] = {}
     parents: dict[str, str] = {}
     for row in rows:
@@ -90,7 +91,20 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
         hours[code] = _setting(row, "opening_hours", clean_opening_hours, problems)
         if not c["name_vi"]:
             problems.append((row.number, _("name_vi (the Vietnamese name) is empty")))
-        if c["level"] not in levels:
+        before = existing[code].level if code in existing else None
+        if c["level"] in FORMER_LEVELS and not level_allowed(c["level"], before):
+            # An agency stored as a district may be imported again as it is, not a new one.
+            problems.append(
+                (
+                    row.number,
+                    _(
+                        "level '%(v)s' no longer exists since 1 July 2025: only an agency "
+                        "stored with it before keeps it",
+                        v=c["level"],
+                    ),
+                )
+            )
+        elif not level_allowed(c["level"], before):
             problems.append(
                 (
                     row.number,

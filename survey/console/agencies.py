@@ -111,7 +111,7 @@ def _agency_form_choices(form: AgencyEditForm, moving: Agency | None = None) -> 
     """Fill the level and parent choices; an agency cannot move below itself."""
     excluded = subtree_ids(moving.id) if moving is not None else set()
     locale = str(get_locale())
-    form.level.choices = level_choices()
+    form.level.choices = level_choices(moving.level if moving is not None else None)
     form.parent.choices = [(NO_AGENCY, _("(none: a top-level agency)"))] + [
         (a.code, f"{a.code} · {a.name(locale)}")
         for a in q.all_agencies(db.session())

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp, Vali
 from survey.codes import CodeError, check_code
 from survey.console.operations import StaffError, clean_burst_limit, clean_opening_hours
 from survey.hours import parse_hours
-from survey.models import AgencyLevel
+from survey.levels import level_choices  # noqa: F401  (the agency form's levels)
 from survey.permissions import Role
 
 NO_AGENCY = ""
@@ -160,17 +160,6 @@ class CounterForm(CounterEditForm):
     """A new counter: its code as well."""
 
     code = _code_field(_l("Code"))
-
-
-def level_choices() -> list[tuple[str, str]]:
-    """Return the agency levels with their names in the user's language."""
-    names = {
-        AgencyLevel.PROVINCE: _l("Province"),
-        AgencyLevel.DEPARTMENT: _l("Department"),
-        AgencyLevel.DISTRICT: _l("District"),
-        AgencyLevel.COMMUNE: _l("Commune"),
-    }
-    return [(level.value, names[level]) for level in AgencyLevel]
 
 
 class AgencyEditForm(FlaskForm):

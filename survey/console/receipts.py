@@ -13,7 +13,13 @@ from survey.console.audit import record_issued_link
 from survey.console.blueprint import bp, qr_response
 from survey.console.forms import ReceiptForm
 from survey.permissions import counter_or_404, managed_agency_ids, may_manage_anything
-from survey.receipt_links import LinkOrigin, issue_link, read_link, response_for_dossier
+from survey.receipt_links import (
+    LinkOrigin,
+    issue_link,
+    read_link,
+    response_for_dossier,
+    store_issued_link,
+)
 
 
 def _receipt_choices(form: ReceiptForm) -> None:
@@ -54,6 +60,7 @@ def receipt_create():
         return render_template("console/receipts.html", form=form, issued=None), 422
     session = db.session()
     record_issued_link(session, current_user, issued)
+    store_issued_link(session, issued)
     session.commit()
     used = response_for_dossier(session, issued.dossier_hash) is not None
     return render_template("console/receipts.html", form=form, issued=issued, used=used)
