@@ -1,19 +1,31 @@
-"""Successful submissions per second through gunicorn (2 workers), beside the floor of the stack.
+"""Respondents (or submissions) per second through gunicorn (2 workers), beside the floor.
 
-For SQLite (WAL) and PostgreSQL, with the rate-limit counters in Redis as in production: start
-the app and the floor (a bare endpoint inserting one row into the same database through the
-same stack) under gunicorn, fetch every form beforehand (each with its CSRF token and one-time
-nonce), warm both up, then time alternating rounds: a bounded number of form POSTs from a few
-loopback client threads, then as many floor POSTs. Prints each round's rates, the server CPU
-time per request and the ratio, then the median ratio (target >= 0.5). Alternating rounds on
-servers that stay up keep one slow second of a shared 2-core machine from deciding the figure.
+For SQLite (WAL) and PostgreSQL, with the rate-limit counters in Redis as in production (or in
+memory, `--limits memory`): start the app and the floor (a bare endpoint of the same stack and
+database) under gunicorn, warm both up, then time alternating rounds from a few loopback client
+threads, median ratio at the end (target >= 0.5). Two modes:
 
-Run: .venv/bin/python bench/submit.py [--requests 2000] [--rounds 5] [--limits memory]"""
+- `respondents` (default): each iteration is a new citizen with an empty cookie jar: GET the
+  form (session cookie, CSRF token and one-time nonce from the page), then POST every answer.
+  The floor gets the same pair of requests: its GET answers the bytes of one page the survey
+  rendered and the same cookie, with nothing computed; its POST inserts one row.
+- `posts`: the figures of before; every form is fetched before timing, and only the POSTs are
+  timed, the floor getting the very same POSTs (cookie and form).
+
+The app flags forms sent sooner than a person can read them (FLAG_SUSPICIOUS, `too-fast`); a
+benchmark sends at once, so its responses are stored as flagged: still stored once each and
+answered 303, which the bench checks. SUBMIT_RATE_LIMIT is set out of the way. Prints each
+round's rates, the server CPU time per request (or respondent) and the ratio. Alternating
+rounds on servers that stay up keep one slow second of a shared 2-core machine from deciding.
+
+Run: .venv/bin/python bench/submit.py [--mode respondents|posts] [--requests 2000] [--rounds 5]
+     [--limits memory] [--db sqlite|postgresql|both]"""
 
 import argparse
 import http.client
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -39,6 +51,7 @@ from survey.models import Agency, Counter  # noqa: E402
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH = "postgresql://postgres@127.0.0.1:5432/survey_bench"
 REDIS = "redis://127.0.0.1:6379/15"
+EMPTY_CONFIG = Path(tempfile.gettempdir()) / "bench-gunicorn-empty.conf.py"
 ITEMS = [key for keys in SIPAS_ELEMENTS.values() for key in keys]
 
 
@@ -103,8 +116,11 @@ def redis_reachable() -> bool:
 class Server:
     """gunicorn with 2 sync workers serving `target` on a free loopback port."""
 
-    def __init__(self, target: str, database_url: str, limiter_storage: str):
+    def __init__(
+        self, target: str, database_url: str, limiter_storage: str, extra_env: dict | None = None
+    ):
         self.port = free_port()
+        EMPTY_CONFIG.write_text("")
         env = os.environ | {
             "DATABASE_URL": database_url,
             "SECRET_KEY": "bench-secret",
@@ -117,6 +133,10 @@ class Server:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # No config file: a gunicorn.conf.py in the directory (its access log, say)
+                # would otherwise be read, and the figures would depend on it.
+                "-c",
+                str(EMPTY_CONFIG),
                 "-w",
                 "2",
                 "-b",
@@ -126,20 +146,46 @@ class Server:
                 target,
             ],
             cwd=ROOT,
-            env=env,
+            env=env | (extra_env or {}),
+            start_new_session=True,  # its own process group, stopped as one
         )
         deadline = time.time() + 30
         while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn ({target}) exited with {self.process.returncode}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError("gunicorn did not start")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        """Stop the master and its workers (their process group); kill them if they linger."""
+        stop_group(self.process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Terminate the process group led by `process`, killing it after 10 s."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def answered(html: str) -> str:
+    """Return the POST body of a form page: its hidden fields and a 4 to every criterion."""
+    return urllib.parse.urlencode(dict.fromkeys(ITEMS, "4") | dict(HIDDEN.findall(html)))
 
 
 def fetch_forms(port: int, count: int) -> list[tuple[str, str]]:
@@ -154,11 +200,33 @@ def fetch_forms(port: int, count: int) -> list[tuple[str, str]]:
         set_cookie = reply.getheader("Set-Cookie")
         if set_cookie:
             cookie = set_cookie.split(";", 1)[0]
-        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-        answers = dict.fromkeys(ITEMS, "4") | hidden
-        prepared.append((cookie, urllib.parse.urlencode(answers)))
+        prepared.append((cookie, answered(html)))
     conn.close()
     return prepared
+
+
+def respond_all(port: int, path: str, count: int, ok: int, results: list) -> None:
+    """Be `count` new respondents in turn: GET the form with no cookie, then POST it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    good = 0
+    for _ in range(count):
+        conn.request("GET", path)
+        reply = conn.getresponse()
+        html = reply.read().decode()
+        if reply.status != 200:
+            continue
+        cookie = (reply.getheader("Set-Cookie") or "").split(";", 1)[0]
+        conn.request(
+            "POST",
+            path,
+            body=answered(html),
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        reply = conn.getresponse()
+        reply.read()
+        good += reply.status == ok
+    conn.close()
+    results.append(good)
 
 
 def post_all(port: int, path: str, bodies: list[tuple[str, str]], ok: int, results: list) -> None:
@@ -215,10 +283,20 @@ class Run:
 
 def timed(server: Server, path: str, batches: list, ok: int) -> Run:
     """POST every batch from its own client thread at once; return the Run."""
+    return timed_threads(server, [(post_all, (server.port, path, b, ok)) for b in batches])
+
+
+def timed_respondents(server: Server, path: str, count: int, clients: int, ok: int) -> Run:
+    """Have `count` respondents (GET then POST) come from `clients` threads; return the Run."""
+    return timed_threads(
+        server, [(respond_all, (server.port, path, count // clients, ok))] * clients
+    )
+
+
+def timed_threads(server: Server, work: list) -> Run:
+    """Run each (function, args) in its own thread at once, timed; return the Run."""
     results: list[int] = []
-    threads = [
-        threading.Thread(target=post_all, args=(server.port, path, b, ok, results)) for b in batches
-    ]
+    threads = [threading.Thread(target=f, args=(*a, results)) for f, a in work]
     cpu_before = cpu_seconds(server.process.pid)
     start = time.perf_counter()
     for t in threads:
@@ -234,14 +312,40 @@ def split(items: list, parts: int) -> list[list]:
     return [items[i::parts] for i in range(parts)]
 
 
-def bench(name: str, url: str, limiter: str, args: argparse.Namespace) -> list[float]:
+def stored(url: str) -> dict[str, int]:
+    """Return how many responses the database holds, by status."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, count(*) FROM responses GROUP BY status"))
+        counts = {status: number for status, number in rows}
+    engine.dispose()
+    return counts
+
+
+def check_stored(name: str, url: str, expected: int, ratios: list[float]) -> None:
+    """Check every response is stored once; print the median ratio and how they were stored."""
+    counts = stored(url)
+    in_db = sum(counts.values())
+    assert in_db == expected, (in_db, expected)
+    states = ", ".join(f"{number} {status}" for status, number in sorted(counts.items()))
+    print(
+        f"{name}: median ratio {statistics.median(ratios):.2f} "
+        f"(range {min(ratios):.2f}-{max(ratios):.2f}; {in_db} responses stored, each once: "
+        f"{states}; sent at once, so flagged too-fast, and answered 303 all the same)"
+    )
+
+
+def bench_posts(name: str, url: str, limiter: str, args: argparse.Namespace) -> list[float]:
     """Alternate timed rounds of submissions and floor inserts; print each and the median ratio."""
     prepare_database(url)
     per_round = args.requests - args.requests % args.clients
-    app = Server("app:app", url, limiter)
-    floor = Server("bench.floor_app:app", url, limiter)
+    servers = []
     ratios = []
     try:
+        app = Server("app:app", url, limiter)
+        servers.append(app)
+        floor = Server("bench.floor_app:app", url, limiter)
+        servers.append(floor)
         # Forms are fetched (each with its CSRF token and nonce) before any timing starts.
         forms = fetch_forms(app.port, args.warmup + args.rounds * per_round)
         # Warm both servers (first requests compile statements, open pools) before timing.
@@ -262,24 +366,63 @@ def bench(name: str, url: str, limiter: str, args: argparse.Namespace) -> list[f
                 f"({inserted.cpu_ms:.2f} ms)   ratio {ratios[-1]:.2f}"
             )
     finally:
-        app.stop()
-        floor.stop()
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        in_db = conn.execute(text("SELECT count(*) FROM responses")).scalar_one()
-    engine.dispose()
-    expected = args.warmup + args.rounds * per_round
-    assert in_db == expected, (in_db, expected)
-    print(
-        f"{name}: median ratio {statistics.median(ratios):.2f} "
-        f"(range {min(ratios):.2f}-{max(ratios):.2f}; {in_db} responses stored, each once)"
-    )
+        for server in servers:
+            server.stop()
+    check_stored(name, url, args.warmup + args.rounds * per_round, ratios)
+    return ratios
+
+
+def bench_respondents(
+    name: str, url: str, limiter: str, args: argparse.Namespace, tmp: Path
+) -> list[float]:
+    """Alternate timed rounds of whole respondents at the survey and at the floor."""
+    prepare_database(url)
+    per_round = args.requests - args.requests % args.clients
+    servers = []
+    ratios = []
+    try:
+        app = Server("app:app", url, limiter)
+        servers.append(app)
+        # The floor answers the bytes of one page the survey rendered, and its cookie.
+        conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
+        conn.request("GET", "/s/benchtoken")
+        reply = conn.getresponse()
+        page = tmp / "floor-page.html"
+        page.write_bytes(reply.read())
+        cookie = (reply.getheader("Set-Cookie") or "").split(";", 1)[0]
+        conn.close()
+        floor_env = {"FLOOR_PAGE": str(page), "FLOOR_COOKIE": cookie}
+        floor = Server("bench.floor_app:app", url, limiter, floor_env)
+        servers.append(floor)
+        warmup = args.warmup - args.warmup % args.clients
+        timed_respondents(app, "/s/benchtoken", warmup, args.clients, 303)
+        timed_respondents(floor, "/floor", warmup, args.clients, 204)
+        for number in range(args.rounds):
+            answered_ = timed_respondents(app, "/s/benchtoken", per_round, args.clients, 303)
+            floored = timed_respondents(floor, "/floor", per_round, args.clients, 204)
+            assert answered_.successes == floored.successes == per_round, (answered_, floored)
+            ratios.append(answered_.rate / floored.rate)
+            print(
+                f"  round {number + 1}: respondents {answered_.rate:5.0f}/s "
+                f"({answered_.cpu_ms:.2f} ms server CPU each)   floor {floored.rate:5.0f}/s "
+                f"({floored.cpu_ms:.2f} ms)   ratio {ratios[-1]:.2f}"
+            )
+    finally:
+        for server in servers:
+            server.stop()
+    check_stored(name, url, warmup + args.rounds * per_round, ratios)
     return ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="POSTs per timed round")
+    parser.add_argument(
+        "--mode",
+        choices=["respondents", "posts"],
+        default="respondents",
+        help="time whole respondents (GET the form, then POST it), or POSTs only",
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="respondents/POSTs per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=200)
@@ -289,9 +432,11 @@ def main() -> None:
         default="redis",
         help="where rate-limit counters live: Redis as in production, or memory as `make run`",
     )
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
+    what = "respondents (GET + POST)" if args.mode == "respondents" else "POSTs"
     print(
-        f"gunicorn 2 workers; {args.rounds} rounds of {args.requests} POSTs from {args.clients} "
+        f"gunicorn 2 workers; {args.rounds} rounds of {args.requests} {what} from {args.clients} "
         f"loopback clients; {os.cpu_count()} cores"
     )
     # Rate-limit counters in Redis, as in production (the database is what varies here);
@@ -299,13 +444,18 @@ def main() -> None:
     limiter = REDIS if args.limits == "redis" and redis_reachable() else "memory://"
     store = limiter.split(":")[0]
     with tempfile.TemporaryDirectory() as tmp:
-        sqlite_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        runs = [(f"SQLite WAL (limits: {store})", sqlite_url)]
-        if ensure_pg_database():
+        runs = []
+        if args.db != "postgresql":
+            sqlite_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            runs.append((f"SQLite WAL (limits: {store})", sqlite_url))
+        if args.db != "sqlite" and ensure_pg_database():
             runs.append((f"PostgreSQL (limits: {store})", PG_BENCH))
         for name, url in runs:
             print(name)
-            bench(name, url, limiter, args)
+            if args.mode == "posts":
+                bench_posts(name, url, limiter, args)
+            else:
+                bench_respondents(name, url, limiter, args, Path(tmp))
 
 
 if __name__ == "__main__":
