@@ -14,7 +14,6 @@ ENV_SETTINGS = (
     "RATELIMIT_STORAGE_URI",
     "SUBMIT_RATE_LIMIT",
     "RECEIPT_LINK_DAYS",
-    "API_TOKENS",
     "PROXY_HOPS",
     "COUNTER_BURST",
     "REPEAT_SESSION_LIMIT",
@@ -64,7 +63,6 @@ def default_config(instance_path: Path) -> dict:
         # Keyword arguments of argon2's PasswordHasher; None keeps argon2-cffi's defaults (RFC
         # 9106's second recommended option, 64 MiB), the production ones. Tests set cheap ones.
         "PASSWORD_HASH_PARAMETERS": None,
-        "API_TOKENS": "",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 6 * 3600,  # a citizen may leave the form open while waiting

@@ -227,6 +227,27 @@ class User(UserMixin, Base):
         return self.active
 
 
+class ApiToken(Base):
+    """A bearer token of the API; it acts with its owner's role and agencies.
+
+    Only the SHA-256 of the token is stored: tokens are 32 random bytes, so a plain hash cannot
+    be turned back into one, and a stolen database dump opens nothing.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Updated at most once a minute (survey/permissions.py), not on every call.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class AuditEntry(Base):
     """A change made by a member of staff: who, what, when, before and after."""
 

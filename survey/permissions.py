@@ -12,16 +12,18 @@ about other agencies; something the user may see but not change is refused (403)
 import enum
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
-from flask import abort, current_app, g
+from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from survey import db
 from survey.codes import same_code
-from survey.models import Agency, Counter, ResponseStatus, User
+from survey.models import Agency, ApiToken, Counter, ResponseStatus, User, utcnow
 
 
 class Role(enum.StrEnum):
@@ -174,22 +176,58 @@ def may_decide(user, decision: str, status: str) -> bool:
     return decision == "exclude" and status == ResponseStatus.FLAGGED
 
 
-def api_token_valid(authorization: str | None) -> bool:
-    """Tell whether an `Authorization: Bearer <token>` header names one of `API_TOKENS`.
+TOKEN_PREFIX = "sv_"
+# last_used_at is written at most this often per token: a program calling many times a second
+# must not turn every read into a write.
+LAST_USE_PRECISION = timedelta(minutes=1)
 
-    Every configured token is compared, each in constant time, and the comparison is made on
-    SHA-256 digests so that not even a token's length shows in the response time.
+
+def new_api_token() -> str:
+    """Return a new plain API token: a prefix that says what it is, then 32 random bytes."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """Return the SHA-256 (hex) of a plain API token, as stored in `ApiToken.token_hash`."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def api_token_owner(authorization: str | None) -> tuple[ApiToken, User] | None:
+    """Return the (token, owner) named by `Authorization: Bearer <token>`, or None.
+
+    None unless the token exists, is not revoked, and its owner's account is active: a revoked
+    token or a disabled account stops working with the next call. The row is found by its digest
+    (a random token's digest says nothing about other tokens) and the digests are compared once
+    more in constant time. The token's last use is written at most once a minute.
     """
     scheme, _, given = (authorization or "").strip().partition(" ")
     given = given.strip()
     if scheme.lower() != "bearer" or not given:
-        return False
-    configured = current_app.config.get("API_TOKENS") or ""
-    if isinstance(configured, str):
-        configured = configured.split(",")
-    given_digest = hashlib.sha256(given.encode()).digest()
-    found = False
-    for token in (t.strip() for t in configured):
-        if token:
-            found |= hmac.compare_digest(given_digest, hashlib.sha256(token.encode()).digest())
-    return found
+        return None
+    digest = token_digest(given)
+    session = db.session()
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), User.active)
+    ).first()
+    if found is None or not hmac.compare_digest(found[0].token_hash, digest):
+        return None
+    token, owner = found
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USE_PRECISION:
+        # Conditional, so that several workers serving the same token write once between them.
+        session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token.id,
+                or_(
+                    ApiToken.last_used_at.is_(None),
+                    ApiToken.last_used_at <= now - LAST_USE_PRECISION,
+                ),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return token, owner

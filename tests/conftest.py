@@ -5,13 +5,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from test_console_support import PASSWORD, World, build_world, csrf
 
 from survey import create_app, db
+from survey.console.passwords import hash_password
 from survey.db import make_engine
 from survey.migrate import upgrade
-from survey.models import Agency, Counter
+from survey.models import Agency, ApiToken, Counter, User
+from survey.permissions import new_api_token, token_digest
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 # argon2's cheapest parameters: the production ones (64 MiB, tested once in test_auth) would
@@ -142,6 +144,36 @@ def make_counter(app, make_agency):
             session.add(counter)
             session.commit()
             return counter
+
+    return make
+
+
+@pytest.fixture
+def make_token(app):
+    """Return make(email, role="admin", agency=None, plain=None, name="test") -> plain token.
+
+    It stores an API token for the account `email` (made, without an audit entry, when missing;
+    `agency` is a code) and returns the plain token: `plain` when given, else a new one.
+    """
+
+    def make(email, role="admin", agency=None, plain=None, name="test") -> str:
+        with app.app_context():
+            session = db.session()
+            owner = session.scalar(select(User).where(User.email == email))
+            if owner is None:
+                agency_id = session.scalar(select(Agency.id).where(Agency.code == agency))
+                owner = User(
+                    email=email,
+                    password_hash=hash_password(PASSWORD),
+                    role=role,
+                    agency_id=agency_id,
+                    active=True,
+                )
+                session.add(owner)
+            plain = plain or new_api_token()
+            session.add(ApiToken(user=owner, name=name, token_hash=token_digest(plain)))
+            session.commit()
+            return plain
 
     return make
 

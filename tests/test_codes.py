@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 from test_console_support import post
 
-from survey import create_app, db
+from survey import db
 from survey.codes import CodeError, check_code
 from survey.models import Agency, Counter
 
@@ -119,18 +119,17 @@ TOKEN = "case-software-token-0123456789"
 
 
 @pytest.fixture
-def api_client(app_config, make_agency, make_counter):
-    api_app = create_app(app_config | {"API_TOKENS": TOKEN})
+def api_client(app, make_agency, make_counter, make_token):
+    make_token("case-software@example.vn", plain=TOKEN)
     make_counter(agency=make_agency(code="MH-STP"))
-    yield api_app.test_client()
-    db.dispose_engines(api_app)
+    return app.test_client()
 
 
 def receipt(client, counter: str):
     return client.post(
         "/api/v1/receipts",
         json={"counter": counter, "dossier": "000.00.12.H56-241105-0001"},
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers={"Authorization": f"Bearer {TOKEN}", "Accept-Language": "en"},
     )
 
 

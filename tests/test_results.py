@@ -232,12 +232,9 @@ def test_unknown_download_format_is_404(client, world, login):
     assert client.get("/results/download.pdf").status_code == 404
 
 
-def test_indices_api_needs_a_token_and_returns_the_report(app_config, make_agency, make_counter):
-    from survey import create_app
-
-    token = "evaluator-api-token-0123456789"
-    api_app = create_app(app_config | {"API_TOKENS": token})
-    client = api_app.test_client()
+def test_indices_api_needs_a_token_and_returns_the_report(app, make_token):
+    token = make_token("evaluator-api@example.vn", role="evaluator")
+    client = app.test_client()
     assert client.get("/api/v1/indices").status_code == 401
     assert (
         client.get("/api/v1/indices", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -245,20 +242,16 @@ def test_indices_api_needs_a_token_and_returns_the_report(app_config, make_agenc
     auth = {"Authorization": f"Bearer {token}"}
     empty = client.get("/api/v1/indices?period=quarter", headers=auth)
     assert empty.status_code == 200 and empty.get_json()["rows"] == []
-    bad = client.get("/api/v1/indices?design=magic", headers=auth)
+    bad = client.get("/api/v1/indices?design=magic&lang=en", headers=auth)
     assert bad.status_code == 400 and bad.get_json() == {
         "error": "bad-filter",
         "message": "Unknown design: magic",
     }
-    db.dispose_engines(api_app)
 
 
-def test_indices_api_rows_are_the_hand_computed_indices(world, app_config):
-    from survey import create_app
-
-    token = "evaluator-api-token-0123456789"
-    api_app = create_app(app_config | {"API_TOKENS": token})
-    reply = api_app.test_client().get(
+def test_indices_api_rows_are_the_hand_computed_indices(app, world, make_token):
+    token = make_token("evaluator@example.vn")
+    reply = app.test_client().get(
         "/api/v1/indices?period=quarter&design=cluster",
         headers={"Authorization": f"Bearer {token}"},
     )
@@ -266,4 +259,3 @@ def test_indices_api_rows_are_the_hand_computed_indices(world, app_config):
     assert report["design"] == "cluster"
     # The design changes the intervals, never the indices.
     assert_rows_match(report["rows"], expected_indices())
-    db.dispose_engines(api_app)

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from survey import create_app, db
 from survey.cli.indices import indices_command, request_from_options
 from survey.results.filters import ResultsRequest, parse_filters
 
@@ -76,10 +75,9 @@ IDS = [b[1] for b in BAD]
 
 
 @pytest.fixture
-def api_client(app_config):
-    api_app = create_app(app_config | {"API_TOKENS": TOKEN})
-    yield api_app.test_client()
-    db.dispose_engines(api_app)
+def api_client(app, make_token):
+    make_token("evaluator-api@example.vn", role="evaluator", plain=TOKEN)
+    return app.test_client()
 
 
 @pytest.mark.parametrize("param, query, _options, english, _vietnamese", BAD, ids=IDS)
@@ -101,13 +99,18 @@ def test_results_page_says_it_in_vietnamese(client, world, login):
     assert "Bộ lọc period không đúng: Kỳ không hợp lệ: bogus" in text
 
 
-@pytest.mark.parametrize("_param, query, _options, english, _vietnamese", BAD, ids=IDS)
+@pytest.mark.parametrize("_param, query, _options, english, vietnamese", BAD, ids=IDS)
 def test_api_says_which_filter_is_wrong_as_json(
-    api_client, _param, query, _options, english, _vietnamese
+    api_client, _param, query, _options, english, vietnamese
 ):
-    reply = api_client.get(f"/api/v1/indices?{query}", headers={"Authorization": f"Bearer {TOKEN}"})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    reply = api_client.get(f"/api/v1/indices?{query}", headers=auth | {"Accept-Language": "en"})
     assert reply.status_code == 400
     assert reply.get_json() == {"error": "bad-filter", "message": english}
+    # Vietnamese unless the call asks for English.
+    reply = api_client.get(f"/api/v1/indices?{query}", headers=auth)
+    assert reply.get_json()["error"] == "bad-filter"
+    assert reply.get_json()["message"].startswith(vietnamese)
 
 
 @pytest.mark.parametrize("param, _query, options, _english, vietnamese", BAD, ids=IDS)

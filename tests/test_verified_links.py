@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from test_console_support import add_user, csrf, post
 
 from survey import create_app, db
-from survey.models import AuditEntry, Channel, Counter, Response
+from survey.models import AuditEntry, Channel, Counter, Response, User
 from survey.receipt_links import SALT, LinkOrigin, dossier_hash, issue_link, read_link
 from survey.results.filters import ResultsRequest, verified_shares
 
@@ -24,10 +24,16 @@ BASE = "http://survey.test"
 
 @pytest.fixture
 def app(app_config):
-    """Return an app with an API token set."""
-    application = create_app(app_config | {"API_TOKENS": TOKEN})
+    """Return the app (the API token is stored by `api_token`)."""
+    application = create_app(app_config)
     yield application
     db.dispose_engines(application)
+
+
+@pytest.fixture(autouse=True)
+def api_token(make_token):
+    """Store TOKEN, the API token of an admin account named "case software"."""
+    make_token("case-software@example.vn", plain=TOKEN, name="case software")
 
 
 @pytest.fixture
@@ -167,7 +173,11 @@ def test_each_link_issued_through_the_api_is_in_the_audit_log(app, client, count
     )
     assert reply.status_code == 201
     (entry,) = audit_entries(app)
-    assert entry.action == "receipt.api" and entry.user_id is None
+    assert entry.action == "receipt.api"
+    # The entry names who issued it: the token's owner, and which of their tokens.
+    with app.app_context():
+        assert db.session().get(User, entry.user_id).email == "case-software@example.vn"
+    assert entry.after["token"] == "case software"
     assert entry.target == f"counter:{counter.code}"
     assert entry.after["issued_by"] == "api" and entry.after["counter"] == counter.code
     # The same moment as the API's answer, in Vietnam's time as every time on the audit page.
@@ -206,7 +216,7 @@ def test_the_audit_page_names_both_kinds_in_vietnamese(app, client, counter, log
     console_link(staff, counter)
     login(client, "admin@example.vn")
     html = client.get("/console/audit?lang=vi").get_data(as_text=True)
-    assert "Cấp đường dẫn đánh giá qua API" in html and "(API)" in html
+    assert "Cấp đường dẫn đánh giá qua API" in html and "case-software@example.vn" in html
     assert "Cán bộ tạo đường dẫn đánh giá (không xác thực)" in html and "m@example.vn" in html
     assert "H56" not in html and "receipt.api" not in html
 

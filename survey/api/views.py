@@ -1,74 +1,139 @@
 """The JSON API (v1) for case-management software and evaluators.
 
-Calls authenticate with `Authorization: Bearer <token>`, a token from `API_TOKENS`. Errors are
-JSON objects with a stable `error` code for programs and an English `message` for developers.
+Calls authenticate with `Authorization: Bearer <token>`, a token an admin made for an account
+(`flask tokens create`, or /console/tokens). A token acts with its owner's role and agencies:
+
+- `GET /indices`: an evaluator's or admin's token reads every agency, a manager's only their
+  agencies (and the all-agencies row, as on the results pages);
+- `POST /receipts`: an admin's token may issue links for every counter, a manager's for the
+  counters of their agencies; another agency's counter is "unknown" (404), as in the console,
+  where what lies outside a user's agencies is reported missing. Evaluators change nothing:
+  their tokens get 403.
+
+Errors are JSON objects with a stable `error` code for programs and a `message` for developers
+(Vietnamese, or English with `Accept-Language: en` or `?lang=en`): survey/errors.py.
 """
 
 import base64
+import json
+from functools import wraps
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from survey import db
 from survey.codes import CodeError, check_code
 from survey.console.audit import record_issued_link
 from survey.console.queries import active_counter_by_code
-from survey.permissions import api_token_valid
+from survey.errors import api_error, api_locale
+from survey.permissions import api_token_owner, managed_agency_ids, visible_agency_ids
 from survey.printing.qr import qr_png, qr_svg
 from survey.receipt_links import (
+    MAX_DOSSIER_LENGTH,
     LinkOrigin,
     dossier_problem,
     issue_link,
     response_for_dossier,
     store_issued_link,
 )
-from survey.results.filters import FilterError, parse_filters
+from survey.results.filters import FilterError, agency_codes, parse_filters, visible_rows
 from survey.results.report import build_report, to_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+RECEIPT_BODY = '{"counter": "<counter code>", "dossier": "<dossier code>"}'
 
-def _error(status: int, code: str, message: str):
-    response = jsonify(error=code, message=message)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="survey"'
-    return response
+
+class BadBody(ValueError):
+    """A request body the API cannot take; `args` are the status, code and message."""
+
+
+def token_required(view):
+    """Run `view` in the call's language for the owner of a valid token (g.api_user), else 401."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        with force_locale(api_locale()):
+            found = api_token_owner(request.headers.get("Authorization"))
+            if found is None:
+                return api_error(401)
+            g.api_token, g.api_user = found
+            try:
+                return view(*args, **kwargs)
+            except BadBody as error:
+                return api_error(*error.args)
+
+    return wrapper
+
+
+def _json_object() -> dict:
+    """Return the body as a JSON object, or raise BadBody (beyond MAX_CONTENT_LENGTH: 413)."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        # RecursionError: nesting deep enough to exhaust the parser is no JSON we take either.
+        raise BadBody(
+            400, "bad-request", _l("The body is not valid JSON; send %(b)s.", b=RECEIPT_BODY)
+        ) from error
+    if not isinstance(data, dict):
+        raise BadBody(400, "bad-request", _l("Send a JSON object: %(b)s.", b=RECEIPT_BODY))
+    return data
+
+
+def _text_field(data: dict, name: str) -> str:
+    """Return the string `data[name]`, or raise BadBody (422) naming the field."""
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise BadBody(422, "invalid", _l('"counter" and "dossier" must both be strings.'))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        # JSON may carry a lone surrogate (\ud800), which no database or hash takes.
+        raise BadBody(
+            422, "invalid", _l('"%(field)s" is not valid Unicode text.', field=name)
+        ) from error
+    return value
 
 
 @bp.post("/receipts")
+@token_required
 def receipt_create():
     """Return a signed receipt link and its QR code for `{"counter": ..., "dossier": ...}`.
 
-    Only these links make verified responses; each one issued is in the audit log.
+    Only these links make verified responses; each one issued is in the audit log under the
+    token's owner and name.
     """
-    if not api_token_valid(request.headers.get("Authorization")):
-        return _error(401, "unauthorized", "send Authorization: Bearer <one of API_TOKENS>")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return _error(
-            400,
-            "bad-request",
-            'send a JSON object: {"counter": "<counter code>", "dossier": "<code>"}',
+    owner, token = g.api_user, g.api_token
+    managed = managed_agency_ids(owner)
+    if not managed:
+        return api_error(
+            403, "forbidden", _l("This token's account manages no counter: it cannot issue links.")
         )
-    counter_code, dossier = data.get("counter"), data.get("dossier")
-    if not isinstance(counter_code, str) or not isinstance(dossier, str):
-        return _error(422, "invalid", '"counter" and "dossier" must both be strings')
-    with force_locale("en"):
-        try:
-            counter_code = check_code(counter_code)
-        except CodeError as error:
-            return _error(422, "invalid-counter", str(error))
-    problem = dossier_problem(dossier)
-    if problem:
-        return _error(422, "invalid-dossier", problem)
-    counter = active_counter_by_code(db.session(), counter_code)
-    if counter is None:
-        return _error(404, "unknown-counter", f"no active counter has code {counter_code!r}")
-    issued = issue_link(counter, dossier, origin=LinkOrigin.API)
+    data = _json_object()
+    counter_code, dossier = _text_field(data, "counter"), _text_field(data, "dossier")
+    try:
+        counter_code = check_code(counter_code)
+    except CodeError as error:
+        return api_error(422, "invalid-counter", str(error))
+    if dossier_problem(dossier):
+        return api_error(
+            422,
+            "invalid-dossier",
+            _l("The dossier code must have 1 to %(n)d characters.", n=MAX_DOSSIER_LENGTH),
+        )
     session = db.session()
-    # The tokens have no owner yet: the entry says the API issued it, with no one named.
-    record_issued_link(session, None, issued)
+    counter = active_counter_by_code(session, counter_code)
+    if counter is None or counter.agency_id not in managed:
+        # Another agency's counter is reported missing, so that a token learns nothing of it.
+        return api_error(
+            404,
+            "unknown-counter",
+            _l("No active counter of this token's agencies has code %(code)s.", code=counter_code),
+        )
+    issued = issue_link(counter, dossier, origin=LinkOrigin.API)
+    record_issued_link(session, owner, issued, token_name=token.name)
     store_issued_link(session, issued)
     session.commit()
     evaluated = response_for_dossier(session, issued.dossier_hash) is not None
@@ -84,19 +149,19 @@ def receipt_create():
 
 
 @bp.get("/indices")
+@token_required
 def indices():
-    """Return every index with its CI for all agencies, as `flask indices --format json` does.
+    """Return every index with its CI for the token's agencies, as `flask indices --format json`.
 
     Query arguments as on the results pages: questionnaire, period (month, quarter, year, all),
     design (srs, cluster), from, to (YYYY-MM-DD, Vietnam time) and confidence.
     """
-    if not api_token_valid(request.headers.get("Authorization")):
-        return _error(401, "unauthorized", "send Authorization: Bearer <one of API_TOKENS>")
     questionnaires = current_app.extensions["questionnaires"]
-    with force_locale("en"):
-        try:
-            filters = parse_filters(request.args, questionnaires)
-        except FilterError as error:
-            return _error(400, "bad-filter", str(error))
+    try:
+        filters = parse_filters(request.args, questionnaires)
+    except FilterError as error:
+        return api_error(400, "bad-filter", str(error))
     report = build_report(db.engine(), questionnaires[filters.questionnaire], filters)
+    codes = agency_codes(db.session(), visible_agency_ids(g.api_user))
+    report["rows"] = visible_rows(report, set(codes))
     return current_app.response_class(to_json(report), mimetype="application/json")

@@ -121,9 +121,11 @@ def init_app(app: Flask) -> None:
     from survey.cli import indices as cli_indices
     from survey.cli import retention as cli_retention
     from survey.cli import staff as cli_staff
+    from survey.cli import tokens as cli_tokens
 
     for command in (init_db_command, demo_command, agencies, counters, responses):
         app.cli.add_command(command)
     cli_staff.register(app)
     cli_indices.register(app)
     cli_retention.register(app)
+    cli_tokens.register(app)

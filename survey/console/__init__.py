@@ -4,5 +4,12 @@ Every view asks survey.permissions for what it shows or changes; writes go throu
 survey.console.operations, reads through survey.console.queries.
 """
 
-from survey.console import accounts, agencies, counters, receipts, review  # noqa: F401  (views)
+from survey.console import (  # noqa: F401  (views)
+    accounts,
+    agencies,
+    counters,
+    receipts,
+    review,
+    tokens,
+)
 from survey.console.blueprint import bp  # noqa: F401

@@ -27,6 +27,8 @@ ACTIONS = {
     "receipt.api": _l("Receipt link issued through the API"),
     "receipt.staff": _l("Receipt link made by staff (not verified)"),
     "responses.retention": _l("Old comments and flag evidence deleted (retention policy)"),
+    "token.create": _l("API token created"),
+    "token.revoke": _l("API token revoked"),
 }
 
 PAGE_SIZE = 50
@@ -58,12 +60,16 @@ def record(
     return entry
 
 
-def record_issued_link(session: Session, actor: User | None, issued: IssuedLink) -> AuditEntry:
-    """Add the audit entry of a receipt link just issued (by `actor`, or None: the API)."""
+def record_issued_link(
+    session: Session, actor: User | None, issued: IssuedLink, token_name: str | None = None
+) -> AuditEntry:
+    """Add the audit entry of a receipt link just issued by `actor` (through the API: the owner
+    of the token named `token_name`)."""
     api = issued.origin is LinkOrigin.API
     after = {
         "counter": issued.counter.code,
         "issued_by": "api" if api else "staff",
+        **({"token": token_name} if token_name is not None else {}),
         # In Vietnam's time, as every time on the audit page, with the offset to say so.
         "expires_at": issued.expires_at.astimezone(VIETNAM).isoformat(),
         # Enough to find the response a link led to; the dossier code itself is stored nowhere.
