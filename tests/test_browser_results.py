@@ -49,8 +49,8 @@ def test_an_evaluator_filters_sorts_opens_and_downloads(
             assert load_workbook(io.BytesIO(body)).sheetnames
     with page.expect_download() as info:
         page.get_by_role("link", name="PNG").first.click()
-    image = Image.open(info.value.path())
-    assert image.format == "PNG" and image.size[0] == 1440
+    with Image.open(io.BytesIO(Path(info.value.path()).read_bytes())) as image:
+        assert image.format == "PNG" and image.size[0] == 1440
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.goto(f"{live_server}/results/?lang=vi&shown=2026-Q2")

@@ -244,7 +244,8 @@ def test_agency_page_counters_comments_and_charts(client, world, login, app):
         assert "Thiết kế: mỗi người trả lời là một đơn vị" in words and "95%" in words
         png = client.get(f"/results/agency/OWN-X/chart/{name}.png")
         assert png.status_code == 200 and png.mimetype == "image/png"
-        assert Image.open(io.BytesIO(png.get_data())).format == "PNG"
+        with Image.open(io.BytesIO(png.get_data())) as image:
+            assert image.format == "PNG"
     profile = client.get("/results/agency/OWN-X/chart/profile.svg?lang=en").get_data(as_text=True)
     assert profile.count("<circle") == 5
 
