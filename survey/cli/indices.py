@@ -30,8 +30,12 @@ def request_from_options(
     confidence: str,
     include_flagged: bool = False,
     poststrata: Path | None = None,
+    include_unpublished: bool = False,
 ) -> ResultsRequest:
-    """Return the results request of the command's options; a bad one is a usage error."""
+    """Return the results request of the command's options; a bad one is a usage error.
+
+    `include_unpublished` says how the rows are written, not which are asked for: not part of it.
+    """
     try:
         return results_request(
             questionnaires,
@@ -81,9 +85,10 @@ def request_from_options(
     help="Write to this file (default: standard output; required for xlsx).",
 )
 @with_appcontext
-def indices_command(fmt, output, include_unpublished, **options):
+def indices_command(fmt, output, **options):
     """Compute every index with its confidence interval, per agency and period."""
     definitions = current_app.extensions["questionnaires"]
+    include_unpublished = options["include_unpublished"]
     request = request_from_options(definitions, **options)
     if fmt == "xlsx" and output is None:
         raise click.BadParameter("xlsx needs -o FILE", param_hint="-o")
