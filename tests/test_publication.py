@@ -86,8 +86,23 @@ def test_cli_gives_suppressed_numbers_only_with_the_unpublished_option(app, runn
     assert result.exit_code == 0, result.output
     raw = {(r["agency"], r["key"]): r for r in json.loads(result.output)["rows"]}
     assert raw[("OTHER", "service")]["unpublished"] is True
-    assert raw[("OTHER", "service")]["estimate"] == pytest.approx(expected["OTHER"]["service"]["estimate"])
+    want = {code: expected[code]["service"]["estimate"] for code in ("OTHER", "OWN")}
+    assert raw[("OTHER", "service")]["estimate"] == pytest.approx(want["OTHER"])
     assert raw[("OWN", "service")]["unpublished"] is False
-    assert raw[("OWN", "service")]["estimate"] == pytest.approx(expected["OWN"]["service"]["estimate"])
+    assert raw[("OWN", "service")]["estimate"] == pytest.approx(want["OWN"])
     csv_text = runner.invoke(args=["indices", "--include-unpublished"]).output
     assert csv_text.splitlines()[0].endswith(",unpublished")
+
+
+def test_a_suppressed_rows_reasons_do_not_give_its_value_away(app, runner, world):
+    downloads_world(app, world)
+    rows = json.loads(runner.invoke(args=["indices", "--format", "json"]).output)["rows"]
+    # OTHER's six respondents: some criteria everyone (or no one) was satisfied with.
+    edge = [r for r in rows if r["agency"] == "OTHER" and r["status"] == "suppressed"]
+    assert edge and all("edge-index" not in (r["reason_codes"] or "") for r in edge)
+    assert all("chỉ số bằng" not in (r["reason"] or "") for r in edge)
+    assert all(r["code"] != "edge-index" for r in edge for r in r["reasons"])
+    full = json.loads(
+        runner.invoke(args=["indices", "--format", "json", "--include-unpublished"]).output
+    )["rows"]
+    assert any("edge-index" in (r["reason_codes"] or "") for r in full if r["agency"] == "OTHER")

@@ -148,8 +148,13 @@ def _shape(row: dict, names: dict, include_unpublished: bool) -> dict:
     """Return one output row: named, reasons worded, numbers withheld when suppressed."""
     out = {c: row[c] for c in FIELDS}
     out["agency_name"] = names.get(row["agency"])
-    out["reason"] = reason_text(row["reasons"])
-    out["reason_codes"] = ";".join(r["code"] for r in row["reasons"]) or None
+    reasons = row["reasons"]
+    if row["status"] == st.SUPPRESSED and not include_unpublished:
+        # "an index of 100" would give the withheld value away; the row is suppressed anyway.
+        reasons = [r for r in reasons if r["code"] != st.EDGE_INDEX]
+    out["reasons"] = reasons
+    out["reason"] = reason_text(reasons)
+    out["reason_codes"] = ";".join(r["code"] for r in reasons) or None
     if include_unpublished:
         out["unpublished"] = row["status"] == st.SUPPRESSED
     return out
