@@ -128,9 +128,11 @@ def test_no_link_no_rate(app, province):
         assert response_rates(db.session(), MARCH, set()).counters == {}
 
 
-def test_links_made_in_the_console_and_through_the_api_are_stored(app, client, province, login):
-    app.config["API_TOKENS"] = "rate-test-token-0123456789"
+def test_links_made_in_the_console_and_through_the_api_are_stored(
+    app, client, province, login, make_token
+):
     add_user(app, "admin@example.vn", "admin")
+    make_token("admin@example.vn", plain="rate-test-token-0123456789")
     login(client, "admin@example.vn")
     reply = post(client, "/console/receipts", {"counter": province["a"], "dossier": "H56-9"})
     assert reply.status_code == 200
