@@ -171,8 +171,11 @@ class Response(Base):
     nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
     # A keyed hash of the dossier code of a receipt link (never the code itself).
     dossier_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # When the form was issued (from its signed nonce): how long the citizen took to answer.
+    # Times are kept to the minute, no finer than the indices and flags need: whoever knows
+    # who stood at the counter at 09:58:26 must not find their answers by it.
+    # When the form was issued (from its signed nonce), and how long the citizen took.
     issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answer_seconds: Mapped[int | None] = mapped_column(Integer)
     # Why the response looked suspicious: reason codes ("too-fast,counter-burst"), and the
     # evidence behind each (seconds taken, responses in the window, ...). Never an address.
     flags: Mapped[str | None] = mapped_column(String(100))

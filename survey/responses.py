@@ -22,6 +22,7 @@ OWN_COLUMNS = (
     "nonce",
     "dossier_hash",
     "issued_at",
+    "answer_seconds",
     "flags",
     "evidence",
     "status",
@@ -44,18 +45,19 @@ def response_values(
     nonce: str | None = None,
     dossier_hash: str | None = None,
     issued_at: datetime | None = None,
+    answer_seconds: int | None = None,
     flags: list[Flag] | None = None,
     evidence: dict | None = None,
 ) -> dict:
     """Return the column values of one response (with its counter's, when given).
 
     A response with flags is stored as flagged: kept, and left out of the indices until a
-    reviewer restores it.
+    reviewer restores it. Times are kept to the minute (the day is taken before that).
     """
     moment = submitted_at or utcnow()
     values = {
         "questionnaire_id": questionnaire_id,
-        "submitted_at": moment,
+        "submitted_at": to_the_minute(moment),
         # Days, months and quarters are Vietnam's: the day is fixed when the answer is stored.
         "local_day": vietnam_day(moment),
         "locale": locale,
@@ -67,7 +69,8 @@ def response_values(
         "comment": comment,
         "nonce": nonce,
         "dossier_hash": dossier_hash,
-        "issued_at": issued_at,
+        "issued_at": to_the_minute(issued_at) if issued_at else None,
+        "answer_seconds": answer_seconds,
         "flags": encode_flags(flags or []),
         "evidence": evidence or None,
         "status": ResponseStatus.FLAGGED if flags else ResponseStatus.VALID,
@@ -75,3 +78,8 @@ def response_values(
     if counter is not None:
         values |= {"counter_id": counter.id, "agency_id": counter.agency_id}
     return values
+
+
+def to_the_minute(moment: datetime) -> datetime:
+    """Return `moment` without its seconds: the precision responses are stored with."""
+    return moment.replace(second=0, microsecond=0)

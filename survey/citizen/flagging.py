@@ -43,10 +43,11 @@ SETTINGS_SECONDS = 60
 
 @dataclass(frozen=True)
 class Assessment:
-    """The flags a response gets and the evidence behind each, as stored with it."""
+    """The flags a response gets, the evidence behind each, and the seconds it took."""
 
     flags: list[Flag]
     evidence: dict
+    seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,18 @@ def assess(
     now: float | None = None,
 ) -> Assessment:
     """Return the flags of a response about to be stored, taking its places in the windows."""
-    if not current_app.config["FLAG_SUSPICIOUS"]:
-        return Assessment([], {})
     now = time.time() if now is None else now
+    seconds = round(now - _utc_timestamp(issued_at), 1)
+    if not current_app.config["FLAG_SUSPICIOUS"]:
+        return Assessment([], {}, round(seconds))
     flags: list[Flag] = []
     evidence: dict = {}
-    seconds = round(now - _utc_timestamp(issued_at), 1)
     minimum = definition.min_seconds
     if seconds < minimum:
         flags.append(Flag.TOO_FAST)
         evidence[Flag.TOO_FAST] = {"seconds": seconds, "minimum_seconds": minimum}
     if channel == Channel.RECEIPT:
-        return Assessment(flags, evidence)
+        return Assessment(flags, evidence, round(seconds))
     settings = counter_settings(counter_id)
     local = datetime.fromtimestamp(_utc_timestamp(issued_at), VIETNAM)
     if not is_open(settings.hours, local):
@@ -85,7 +86,7 @@ def assess(
         evidence[Flag.OUT_OF_HOURS] = {"opened": local.strftime("%Y-%m-%d %H:%M")}
     if flags:
         # It does not count: it takes no place a later honest citizen would need.
-        return Assessment(flags, evidence)
+        return Assessment(flags, evidence, round(seconds))
     config = current_app.config
     windows = _windows()
     repeat = (
@@ -96,12 +97,12 @@ def assess(
         if not windows.hit(item, f"flag-{kind}", who, str(counter_id)):
             flags.append(Flag.REPEAT_CLIENT)
             evidence[Flag.REPEAT_CLIENT] = _window_evidence(item, kind)
-            return Assessment(flags, evidence)
+            return Assessment(flags, evidence, round(seconds))
     burst = _item(config["COUNTER_BURST"], settings.burst_limit)
     if not windows.hit(burst, "flag-counter", str(counter_id)):
         flags.append(Flag.COUNTER_BURST)
         evidence[Flag.COUNTER_BURST] = _window_evidence(burst, "counter")
-    return Assessment(flags, evidence)
+    return Assessment(flags, evidence, round(seconds))
 
 
 def counter_settings(counter_id: int) -> CounterSettings:

@@ -138,6 +138,7 @@ def receive(target: Target, locale: str) -> Outcome:
             nonce=nonce.value,
             dossier_hash=target.dossier_hash,
             issued_at=nonce.issued_at,
+            answer_seconds=found.seconds,
             flags=found.flags,
             evidence=found.evidence,
         )

@@ -268,7 +268,7 @@ def review_page(session: Session, filters: ReviewFilters, visible: set[int]) -> 
     rows = [
         ReviewRow(
             response=r,
-            seconds=(r.submitted_at - r.issued_at).total_seconds() if r.issued_at else None,
+            seconds=r.answer_seconds,
             reasons=reasons_of(r.flags, r.evidence),
             answers=_answers(r, cache),
             reviewer=emails.get(r.reviewed_by_id),
