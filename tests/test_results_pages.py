@@ -72,7 +72,7 @@ def test_a_suppressed_value_is_never_a_number(client, world, login, app):
     login(client, "evaluator@example.vn")
     _status, html = get(client, "/results/")
     row = row_of(html, "TINY (en)")
-    assert "not published" in row and "only 7 respondents" in row
+    assert "not published" in row and "n = 7 respondents, fewer than 30" in row
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
     # Index, interval, rank and change are "—"; the responses (7) is a count, not an estimate.
     assert cells[0] == "—" and cells[1] == "—" and cells[2] == "7"

@@ -598,24 +598,6 @@ def period_words(label: str | None) -> str:
     return _("%(y)s-%(m)s", y=year, m=rest)
 
 
-def design_words(design: str) -> str:
-    """Return the name of a sampling design in words."""
-    return {
-        "srs": _("each respondent is a unit"),
-        "cluster": _("counters are clusters"),
-    }.get(design, design)
-
-
-def level_words(level: str) -> str:
-    """Return the name of an agency level in words."""
-    return {
-        "province": _("province"),
-        "department": _("department or agency of the province"),
-        "district": _("district (before 1 July 2025)"),
-        "commune": _("commune, ward or special zone"),
-    }.get(level, level)
-
-
 def channel_words(channel: str) -> str:
     """Return the name of a channel in words."""
     return {
@@ -625,56 +607,6 @@ def channel_words(channel: str) -> str:
         "import": _("paper import"),
         "kiosk": _("kiosk"),
     }.get(channel, channel)
-
-
-def _reason_words(reason: dict) -> str:
-    """Word one reason code of a row (analysis/status.py) in the reader's language."""
-    code, v = reason.get("code"), reason
-    number = lambda key: f"{v[key]:.1f}"  # noqa: E731
-    words = {
-        "no-responses": lambda: _("no responses"),
-        "no-valid-answer": lambda: _("no valid answer to this criterion"),
-        "no-valid-answers": lambda: _("no valid answer to any of its criteria"),
-        "single-psu": lambda: _("a single counter or respondent: no variance"),
-        "single-psu-everywhere": lambda: _("every agency has a single counter: no variance"),
-        "no-interval": lambda: _("no confidence interval (df = 0)"),
-        "few-respondents": lambda: _(
-            "only %(n)s respondents (at least %(min)s needed)", n=v["n"], min=v["min"]
-        ),
-        "small-effective-size": lambda: _(
-            "effective sample size %(n)s (at least %(min)s needed)",
-            n=number("n_effective"),
-            min=v["min"],
-        ),
-        "interval-too-wide": lambda: _(
-            "interval %(w)s points wide (%(l)s or more is not published)",
-            w=number("width"),
-            l=f"{v['limit']:.0f}",
-        ),
-        "few-df": lambda: _(
-            "only %(df)s degrees of freedom (under %(min)s)", df=v["df"], min=v["min"]
-        ),
-        "interval-wide": lambda: _(
-            "interval %(w)s points wide (over %(l)s)", w=number("width"), l=f"{v['limit']:.0f}"
-        ),
-        "edge-index": lambda: _("an index of exactly %(e)s", e=f"{v['estimate']:g}"),
-        "components-missing": lambda: _("computed without %(k)s (no valid answer)", k=v["keys"]),
-        "lonely-psus": lambda: _(
-            "%(n)s agencies with a single counter: variance approximated", n=v["count"]
-        ),
-    }
-    return words[code]() if code in words else str(v.get("text", code))
-
-
-def reason_words(row: dict) -> str | None:
-    """Return a row's status reasons in the reader's language (None when there is none)."""
-    reasons = row.get("reasons")
-    if reasons and row.get("status") == SUPPRESSED:
-        # "an index of exactly 100" would give the number away.
-        reasons = [r for r in reasons if r.get("code") != "edge-index"]
-    if reasons:
-        return "; ".join(_reason_words(r) for r in reasons)
-    return row.get("reason") or None
 
 
 def counter_counts(

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 
 from survey import db
 from survey.flags import LABELS
+from survey.levels import level_label
 from survey.permissions import (
     agency_or_404,
     is_admin,
@@ -38,15 +39,12 @@ from survey.results.filters import (
     channel_words,
     comments,
     counter_counts,
-    design_words,
     latest_period,
-    level_words,
     parse_filters,
     period_request,
     period_words,
     published,
     reason_order,
-    reason_words,
     sort_rows,
     total_counts,
     trust_counts,
@@ -64,6 +62,7 @@ from survey.results.raw import (
     write_xlsx,
 )
 from survey.results.report import build_report, file_name, to_csv, to_json, to_xlsx
+from survey.results.wording import design_text, row_reason_text
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 NONE = TrustCounts()
@@ -83,10 +82,10 @@ def _menu():
         "reviews": may_review(current_user),
         "flag_labels": LABELS,
         "reason_order": reason_order,
-        "reason_words": reason_words,
+        "reason_words": row_reason_text,
         "period_words": period_words,
-        "design_words": design_words,
-        "level_words": level_words,
+        "design_words": design_text,
+        "level_words": level_label,
         "channel_words": channel_words,
         "levels": LEVELS,
         "channels": CHANNELS,
@@ -135,7 +134,7 @@ def _words(title: str, axis: str, filters, period: str | None) -> Words:
         axis=axis,
         caption=_(
             "Design: %(d)s; confidence level %(c)s%%; period: %(p)s.",
-            d=design_words(filters.design),
+            d=design_text(filters.design),
             c=f"{filters.confidence * 100:g}",
             p=period_words(period),
         ),

@@ -17,9 +17,11 @@ STATUSES = {
     st.SUPPRESSED: _l("not published"),
 }
 
+# The designs in the words an evaluator reads on every page and file (agencies are strata in
+# both; the Phương pháp sheet says so).
 DESIGNS = {
-    "srs": _l("each respondent is a unit (simple random sample, agencies as strata)"),
-    "cluster": _l("counters are clusters (agencies as strata)"),
+    "srs": _l("each respondent is a unit"),
+    "cluster": _l("counters are clusters"),
 }
 
 METHODS = {
@@ -107,6 +109,15 @@ def reason_text(reasons: list[dict] | None) -> str | None:
     if not reasons:
         return None
     return "; ".join(reason_phrase(r) for r in reasons)
+
+
+def row_reason_text(row: dict) -> str | None:
+    """Return the reasons a row may show: a suppressed row's never give its value away."""
+    reasons = row.get("reasons")
+    if reasons and row.get("status") == st.SUPPRESSED:
+        # "an index of 100" would give the number away.
+        reasons = [r for r in reasons if r.get("code") != st.EDGE_INDEX]
+    return reason_text(reasons) or row.get("reason") or None
 
 
 def status_text(status: str) -> str:
