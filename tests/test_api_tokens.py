@@ -142,7 +142,10 @@ def test_a_managers_token_reads_and_acts_only_in_their_agencies(app, world, clie
     token = cli_create(runner, "manager@example.vn")
     # OWN and the commune below it, and the all-agencies row the results pages show too.
     assert agencies_read(client, token) == {"OWN", "OWN-X", "*"}
-    assert issue(client, token, app, world.counter_child).status_code == 201
+    made = issue(client, token, app, world.counter_child)
+    # A manager's token issues links, but only an admin's (the case-management software's)
+    # make verified responses: the people being rated could make up dossiers.
+    assert made.status_code == 201 and made.json["verified"] is False
     refused = issue(client, token, app, world.counter_other, "ANOTHER-1")
     # As in the console: what lies outside the account's agencies is missing.
     assert refused.status_code == 404 and refused.json["error"] == "unknown-counter"
@@ -260,3 +263,31 @@ def test_only_admins_reach_the_tokens_page(app, world, client, login, email):
     assert client.get("/console/tokens").status_code == 403
     assert post(client, "/console/tokens", {"owner": "1", "name": "x"}).status_code == 403
     assert "/console/tokens" not in client.get("/console/").get_data(as_text=True)
+
+
+def test_only_an_admins_token_makes_verified_responses(app, world, client, runner):
+    from helpers import full_answers, hidden_fields
+
+    from survey.models import Channel, Response
+
+    channels = []
+    for email, dossier in (("admin@example.vn", "DOSSIER-A"), ("manager@example.vn", "DOSSIER-M")):
+        made = issue(client, cli_create(runner, email), app, world.counter_child, dossier)
+        assert made.status_code == 201
+        path = made.json["url"].removeprefix("http://survey.test")
+        page = client.get(path)
+        data = hidden_fields(page.get_data(as_text=True)) | full_answers("5")
+        assert client.post(path, data=data).status_code == 303
+        channels.append(made.json["verified"])
+    with app.app_context():
+        stored = (
+            db.session()
+            .scalars(
+                select(Response.channel)
+                .where(Response.dossier_hash.is_not(None))
+                .order_by(Response.id)
+            )
+            .all()
+        )
+    assert channels == [True, False]
+    assert stored == [Channel.RECEIPT, Channel.STAFF_LINK]

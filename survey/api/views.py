@@ -27,7 +27,7 @@ from survey.codes import CodeError, check_code
 from survey.console.audit import record_issued_link
 from survey.console.queries import active_counter_by_code
 from survey.errors import api_error, api_locale
-from survey.permissions import api_token_owner, managed_agency_ids, visible_agency_ids
+from survey.permissions import api_token_owner, is_admin, managed_agency_ids, visible_agency_ids
 from survey.printing.qr import qr_png, qr_svg
 from survey.receipt_links import (
     MAX_DOSSIER_LENGTH,
@@ -102,8 +102,11 @@ def _text_field(data: dict, name: str) -> str:
 def receipt_create():
     """Return a signed receipt link and its QR code for `{"counter": ..., "dossier": ...}`.
 
-    Only these links make verified responses; each one issued is in the audit log under the
-    token's owner and name.
+    Only links issued with an administrator's token (the account a province gives its
+    case-management software) make verified responses: a manager's token issues links for
+    their agencies' counters too, but those count as issued by staff, since the people being
+    rated could otherwise make links for dossiers that do not exist. Each link issued is in the
+    audit log under the token's owner and name.
     """
     owner, token = g.api_user, g.api_token
     managed = managed_agency_ids(owner)
@@ -132,7 +135,8 @@ def receipt_create():
             "unknown-counter",
             _l("No active counter of this token's agencies has code %(code)s.", code=counter_code),
         )
-    issued = issue_link(counter, dossier, origin=LinkOrigin.API)
+    origin = LinkOrigin.API if is_admin(owner) else LinkOrigin.STAFF
+    issued = issue_link(counter, dossier, origin=origin)
     record_issued_link(session, owner, issued, token_name=token.name)
     store_issued_link(session, issued)
     session.commit()
@@ -142,6 +146,7 @@ def receipt_create():
         "counter": counter.code,
         "expires_at": issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "already_evaluated": evaluated,
+        "verified": origin == LinkOrigin.API,
         "qr_svg": qr_svg(issued.url),
         "qr_png_base64": base64.b64encode(qr_png(issued.url, box_size=8)).decode(),
     }

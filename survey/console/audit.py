@@ -68,14 +68,17 @@ def record_issued_link(
     api = issued.origin is LinkOrigin.API
     after = {
         "counter": issued.counter.code,
+        # Verified only when the case-management software's (an admin's) token issued it.
         "issued_by": "api" if api else "staff",
+        "verified": api,
         **({"token": token_name} if token_name is not None else {}),
         # In Vietnam's time, as every time on the audit page, with the offset to say so.
         "expires_at": issued.expires_at.astimezone(VIETNAM).isoformat(),
         # Enough to find the response a link led to; the dossier code itself is stored nowhere.
         "dossier_hash": issued.dossier_hash[:8],
     }
-    action = "receipt.api" if api else "receipt.staff"
+    # Through the API (a token) or in the console, whoever's token it was.
+    action = "receipt.api" if token_name is not None else "receipt.staff"
     return record(session, actor, action, f"counter:{issued.counter.code}", after=after)
 
 
