@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey import db
-from survey.console import reviews
+from survey.console import review_ops as reviews
 from survey.console.blueprint import bp
 from survey.flags import LABELS
 from survey.permissions import may_decide, may_review, visible_agencies, visible_agency_ids
