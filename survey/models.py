@@ -52,6 +52,8 @@ class Channel(enum.StrEnum):
     # A receipt link a member of staff made in the console: shown apart, never as verified.
     STAFF_LINK = "staff-link"
     IMPORT = "import"
+    # The counter's own tablet (survey/kiosk/): tapped on a device enrolled for the counter.
+    KIOSK = "kiosk"
 
 
 class ResponseStatus(enum.StrEnum):
@@ -149,6 +151,8 @@ class Response(Base):
     __table_args__ = (
         CheckConstraint("weight > 0", name="weight_positive"),
         Index("ix_responses_questionnaire_day", "questionnaire_id", "local_day"),
+        # A kiosk sends each answer with the id it made for it: sent twice, stored once.
+        UniqueConstraint("kiosk_id", "device_response_id", name="uq_responses_kiosk_device_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,10 +187,54 @@ class Response(Base):
     # The last review decision (excluded or restored); each one is in the audit log too.
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A kiosk's answer: the tablet, the id the tablet made for it, and when it arrived (it may
+    # have waited offline on the device; `submitted_at` is the tap time, for the indices).
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"), index=True)
+    device_response_id: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     counter: Mapped[Counter] = relationship()
     agency: Mapped[Agency] = relationship()
     questionnaire: Mapped[Questionnaire] = relationship()
+
+
+class Kiosk(Base):
+    """A tablet enrolled as a counter's kiosk, holding a revocable device credential.
+
+    Only the SHA-256 of the credential is stored (32 random bytes, as API tokens): a database
+    dump opens no kiosk. A revoked kiosk is refused from its next request on.
+    """
+
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Written at most once a minute (survey/kiosk/devices.py), not on every request.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    counter: Mapped[Counter] = relationship()
+
+
+class KioskEnrolment(Base):
+    """A one-time code that makes a tablet a counter's kiosk: hashed, short-lived, used once."""
+
+    __tablename__ = "kiosk_enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The kiosk the code made; None until it is used.
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    counter: Mapped[Counter] = relationship()
 
 
 class IssuedReceiptLink(Base):
