@@ -47,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from survey import cli, console, errors, pages
+    from survey import cli, console, errors, pages, security
     from survey.api import views as api
     from survey.citizen import receipts
     from survey.citizen import views as citizen
@@ -62,5 +62,6 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     errors.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     return app

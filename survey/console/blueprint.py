@@ -1,4 +1,7 @@
-"""The console's blueprint: what every console request shares (sign-in, no caching, menus)."""
+"""The console's blueprint: what every console request shares (sign-in, menus).
+
+No caching (`Cache-Control: no-store`) is set with the other headers in `survey.security`.
+"""
 
 from io import BytesIO
 
@@ -29,13 +32,6 @@ def require_staff():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
-
-
-@bp.after_request
-def no_store(response):
-    """Keep console pages out of shared caches and the back button after signing out."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.context_processor
