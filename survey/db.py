@@ -36,6 +36,8 @@ def make_engine(url: str, **options) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # pre_ping: a connection left dead by a PostgreSQL restart is replaced on checkout, so the
+    # app recovers by itself without a restart (tests/test_faults.py).
     return create_engine(url, pool_pre_ping=True, **options)
 
 
@@ -107,5 +109,16 @@ def dispose_engines(app: Flask) -> None:
 
 def _close_session(_exc) -> None:
     db_session = g.pop("db_session", None)
-    if db_session is not None:
+    if db_session is None:
+        return
+    try:
         db_session.close()
+    except Exception:  # noqa: BLE001 - the response is already made; a raise here would replace it
+        # The rollback of close() fails when the database went away mid-request: a second error
+        # here would turn the 503 page into Werkzeug's bare 500. Drop the connection instead,
+        # so the pool does not hand it out again.
+        current_app.logger.warning("closing the database session failed", exc_info=True)
+        try:
+            db_session.invalidate()
+        except Exception:  # noqa: BLE001 - nothing more can be done with a dead connection
+            pass

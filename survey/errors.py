@@ -5,9 +5,11 @@ read the code, people the message, in Vietnamese unless the call asks for Englis
 (`Accept-Language: en` or `?lang=en`). A 401 says how to authenticate (`WWW-Authenticate`).
 """
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from survey.extensions import LANGUAGES
@@ -25,8 +27,57 @@ API_ERRORS = {
     413: ("too-large", _l("The request body is too large.")),
     422: ("invalid", _l("The request is well formed but its values are not acceptable.")),
     429: ("too-many-requests", _l("Too many requests: wait a moment and try again.")),
-    500: ("server-error", _l("Something went wrong on the server; the request was not done.")),
+    500: (
+        "server-error",
+        _l("Something went wrong on the server; the request may not have been done."),
+    ),
+    503: (
+        "unavailable",
+        _l("The service is briefly unavailable; the request may not have been done. Try again."),
+    ),
 }
+
+# The database cannot be reached (restarting, network down, pool exhausted): a 503 with
+# Retry-After, not a 500. psycopg's own errors arrive wrapped in SQLAlchemy's, but a driver
+# error raised outside SQLAlchemy counts too.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+try:
+    import psycopg
+
+    DATABASE_UNAVAILABLE += (psycopg.OperationalError, psycopg.InterfaceError)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    pass
+
+# Seconds a client is asked to wait before trying again while the database is unreachable.
+DEFAULT_RETRY_AFTER = 5
+
+
+def retry_after() -> str:
+    """Return the Retry-After value of a 503 (config RETRY_AFTER_SECONDS, else 5 seconds)."""
+    return str(int(current_app.config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER)))
+
+
+def leave_the_database_alone() -> None:
+    """Make the pages rendered from now on in this request touch no database."""
+    # Flask-Login puts `current_user` in every template's context, loading the account from the
+    # database: with it unreachable, the 503 page would fail too and Werkzeug's bare English 500
+    # would be all the visitor gets. An outage page shows no account.
+    g._login_user = AnonymousUserMixin()
+
+
+def unavailable_response(error=None):
+    """Return the 503 of an unreachable database: JSON under /api/, else the 503 page."""
+    current_app.logger.warning("database unavailable: %s", type(error).__name__ if error else "")
+    headers = [("Retry-After", retry_after())]
+    if is_api_request():
+        return api_error(503, code="database-unavailable", headers=headers)
+    leave_the_database_alone()
+    return render_template("errors/503.html"), 503, dict(headers)
 
 
 def is_api_request() -> bool:
@@ -104,6 +155,14 @@ def init_app(app: Flask) -> None:
         if is_api_request():
             return api_error(500)
         return render_template("errors/500.html"), 500
+
+    @app.errorhandler(503)
+    def unavailable(error):
+        """Ask the visitor to try again in a moment (an HTTP 503 raised by a view)."""
+        return unavailable_response(error)
+
+    for database_error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(database_error, unavailable_response)
 
     @app.errorhandler(429)
     def too_many(error):

@@ -10,7 +10,8 @@ from survey.citizen.forms import form_class
 from survey.citizen.nonces import issue_nonce
 from survey.citizen.rate_limits import HELD_BACK_PAGES
 from survey.citizen.submission import Result, Target, hold_back, receive
-from survey.citizen.views import render_form
+from survey.citizen.views import outage_form, render_form
+from survey.errors import DATABASE_UNAVAILABLE
 from survey.models import Counter
 from survey.receipt_links import (
     LinkExpired,
@@ -64,6 +65,14 @@ def form(signed: str):
 @bp.post("/r/<signed>")
 def submit(signed: str):
     """Store the dossier's one evaluation and send the citizen to the thank-you page."""
+    try:
+        return _submit(signed)
+    except DATABASE_UNAVAILABLE as error:
+        action = url_for("receipts.submit", signed=signed)
+        return outage_form(error, None, form_action=action)
+
+
+def _submit(signed: str):
     counter, link = _open(signed)
     target = Target(
         # Checked active a moment ago by _open; a counter retired since takes nothing (the

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -99,6 +100,26 @@ class Outcome:
 
 
 _NOTICES = {Result.EXPIRED: FORM_EXPIRED, Result.HELD_BACK: SEND_AGAIN_SOON}
+
+# True whichever way the outage struck: before the INSERT (nothing stored) or after it (stored,
+# but the answer lost on the way); the same nonce sent again is stored, or thanked, once.
+DATABASE_DOWN = _l(
+    "The service is briefly unavailable, so we could not confirm that your answers were "
+    "stored. They are kept below: please send them again in a moment. They will be counted "
+    "only once."
+)
+
+
+def kept_answers(locale: str) -> tuple[Definition, SurveyForm] | None:
+    """Return the posted form's questionnaire and form, answers and nonce kept, or None."""
+    # Touches no database: the questionnaire is the one the signed nonce names; without a
+    # genuine, fresh nonce there is no telling which it was (None: the plain 503 page).
+    nonce = open_nonce(request.form.get("nonce"))
+    questionnaires = current_app.extensions["questionnaires"]
+    definition = questionnaires.get(nonce.questionnaire) if nonce else None
+    if definition is None:
+        return None
+    return definition, form_class(definition, locale)()
 
 
 def receive(target: Target, locale: str) -> Outcome:

@@ -2,6 +2,7 @@
 
 import secrets
 from collections import OrderedDict
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import get_locale
@@ -11,7 +12,20 @@ from survey import db
 from survey.citizen.forms import form_class
 from survey.citizen.nonces import issue_nonce
 from survey.citizen.rate_limits import HELD_BACK_PAGES
-from survey.citizen.submission import Result, Target, hold_back, receive
+from survey.citizen.submission import (
+    DATABASE_DOWN,
+    Result,
+    Target,
+    hold_back,
+    kept_answers,
+    receive,
+)
+from survey.errors import (
+    DATABASE_UNAVAILABLE,
+    leave_the_database_alone,
+    retry_after,
+    unavailable_response,
+)
 from survey.links import lookup_token
 from survey.models import Counter
 
@@ -109,10 +123,41 @@ def form(token: str):
 @bp.post("/s/<token>")
 def submit(token: str):
     """Store the answers once and send the citizen to the thank-you page."""
-    outcome = receive(_target(token), str(get_locale()))
+    try:
+        outcome = receive(_target(token), str(get_locale()))
+    except DATABASE_UNAVAILABLE as error:
+        return outage_form(error, token)
     if outcome.result is Result.STORED:
         return redirect(url_for("citizen.thanks", token=token), code=303)
     return _again(outcome)
+
+
+def outage_form(error, token: str | None, counter_name: str = "", form_action=None):
+    """Show the posted form again, answers kept, with a 503 while the database is unreachable."""
+    # The same nonce is kept, so that sending the form again later stores it once.
+    locale = str(get_locale())
+    kept = kept_answers(locale)
+    if kept is None:
+        return unavailable_response(error)
+    definition, form = kept
+    agency_name = ""
+    # Names from the blank page kept for this poster, if this worker showed it: no database.
+    for key in current_app.extensions.get("blank_form_pages", {}):
+        if key[1] == token and key[5] == locale:
+            counter_name, agency_name = key[2], key[3]
+    current_app.logger.warning("database unavailable: form shown again (%s)", type(error).__name__)
+    leave_the_database_alone()
+    page = render_template(
+        "citizen/form.html",
+        counter=SimpleNamespace(name=counter_name, token=token),
+        definition=definition,
+        form=form,
+        locale=locale,
+        notice=DATABASE_DOWN,
+        agency_name=agency_name,
+        form_action=form_action,
+    )
+    return page, 503, {"Retry-After": retry_after()}
 
 
 def held_back(token: str):
