@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
 
     from survey import cli, console, errors, pages, security
+    from survey import kiosk
     from survey.api import views as api
     from survey.citizen import receipts
     from survey.citizen import views as citizen
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     # The API authenticates each call with a bearer token, not a browser session: no CSRF.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    kiosk.init_app(app)  # the counter's tablet, /k/
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)

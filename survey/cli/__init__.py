@@ -119,6 +119,7 @@ def responses_import(file: Path, slug: str):
 def init_app(app: Flask) -> None:
     """Register the commands."""
     from survey.cli import indices as cli_indices
+    from survey.cli import kiosks as cli_kiosks
     from survey.cli import retention as cli_retention
     from survey.cli import staff as cli_staff
     from survey.cli import tokens as cli_tokens
@@ -129,3 +130,4 @@ def init_app(app: Flask) -> None:
     cli_indices.register(app)
     cli_retention.register(app)
     cli_tokens.register(app)
+    cli_kiosks.register(app)

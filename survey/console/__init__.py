@@ -8,6 +8,7 @@ from survey.console import (  # noqa: F401  (views)
     accounts,
     agencies,
     counters,
+    kiosks,
     receipts,
     review,
     tokens,

@@ -29,6 +29,10 @@ ACTIONS = {
     "responses.retention": _l("Old comments and flag evidence deleted (retention policy)"),
     "token.create": _l("API token created"),
     "token.revoke": _l("API token revoked"),
+    "kiosk.enrolment": _l("Kiosk pairing code made"),
+    "kiosk.enrol": _l("Tablet paired as a kiosk"),
+    "kiosk.replace": _l("Kiosk replaced by a new pairing"),
+    "kiosk.revoke": _l("Kiosk revoked"),
 }
 
 PAGE_SIZE = 50

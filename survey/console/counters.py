@@ -9,6 +9,7 @@ from survey.console import operations as ops
 from survey.console import queries as q
 from survey.console.blueprint import bp, download, poster_size, qr_response, questionnaire_choices
 from survey.console.forms import CounterEditForm, burst_default, burst_hint
+from survey.kiosk.devices import counter_kiosks
 from survey.models import Counter
 from survey.permissions import can_manage, counter_or_404, visible_agency_ids
 from survey.printing.posters import render_posters
@@ -36,6 +37,7 @@ def _counter_page(counter: Counter, form: CounterEditForm | None = None, status:
         default_burst=default_burst,
         burst_window=burst_window,
         burst_hint=burst_hint(),
+        kiosks=counter_kiosks(db.session(), counter) if manage else [],
         trail=q.ancestors(counter.agency, visible_agency_ids(current_user)) + [counter.agency],
     ), status
 
