@@ -17,6 +17,7 @@ class Flag(enum.StrEnum):
     COUNTER_BURST = "counter-burst"  # more responses at the counter than it can serve
     REPEAT_CLIENT = "repeat-client"  # many from one browser session or one address at a counter
     OUT_OF_HOURS = "out-of-hours"  # form opened outside the agency's opening hours
+    KIOSK_GAP = "kiosk-gap"  # tapped on a kiosk sooner after the previous answer than a person
 
 
 LABELS = {
@@ -24,6 +25,7 @@ LABELS = {
     Flag.COUNTER_BURST: _l("More responses at the counter than it can serve"),
     Flag.REPEAT_CLIENT: _l("Many responses from one browser or one address at the counter"),
     Flag.OUT_OF_HOURS: _l("Form opened outside opening hours"),
+    Flag.KIOSK_GAP: _l("Tapped on the kiosk too soon after the previous answer"),
 }
 
 

@@ -215,6 +215,9 @@ class Kiosk(Base):
     # Written at most once a minute (survey/kiosk/devices.py), not on every request.
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The latest tap time stored from this kiosk, to the second: the minimum gap between two
+    # responses is measured against it (responses themselves keep only the minute).
+    last_tap_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     counter: Mapped[Counter] = relationship()
 

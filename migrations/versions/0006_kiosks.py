@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("enrolled_at", sa.DateTime(), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(), nullable=True),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
+        sa.Column("last_tap_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["counter_id"], ["counters.id"], name=op.f("fk_kiosks_counter_id_counters")
         ),

@@ -1,9 +1,10 @@
 """The kiosk's pages: enrolment by one-time link, the kiosk page `/k/`, and refusals."""
 
-from flask import Blueprint, current_app, redirect, render_template, request
-from flask_babel import force_locale
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask_babel import force_locale, gettext
 
 from survey import db
+from survey.kiosk.answers import receive_batch
 from survey.kiosk.devices import enrol, kiosk_for
 from survey.models import Kiosk
 
@@ -13,8 +14,10 @@ COOKIE = "kiosk"
 COOKIE_PATH = "/k/"
 # A tablet stays enrolled until it is revoked: about five years, the life of the device.
 COOKIE_SECONDS = 5 * 365 * 24 * 3600
-# The kiosk always speaks Vietnamese first; the language button switches one citizen's taps.
+# The kiosk speaks Vietnamese first; its language button switches to English.
 LOCALES = ("vi", "en")
+# The quick questionnaire of Decree 61/2018: a tap per question, no keyboard.
+QUESTIONNAIRE = "counter-quick"
 
 
 def refused(status: int = 403):
@@ -58,5 +61,26 @@ def page():
     kiosk = current_kiosk()
     if kiosk is None:
         return refused()
-    definition = current_app.extensions["questionnaires"]["counter-quick"]
-    return render_template("kiosk/page.html", kiosk=kiosk, definition=definition)
+    definition = current_app.extensions["questionnaires"][QUESTIONNAIRE]
+    # Both languages are on the page: the language button switches without a request, offline.
+    thanks = {}
+    for locale in LOCALES:
+        with force_locale(locale):
+            thanks[locale] = gettext("Thank you for your evaluation!")
+    return render_template("kiosk/page.html", kiosk=kiosk, definition=definition, thanks=thanks)
+
+
+@bp.post("/answers")
+def answers():
+    """Store a batch of answers from the device's kiosk; say which ids are stored."""
+    kiosk = current_kiosk()
+    if kiosk is None:
+        with force_locale("vi"):
+            message = gettext("This tablet is not a kiosk")
+        return jsonify(error="not-a-kiosk", message=message), 403
+    batch = request.get_json(silent=True)
+    definition = current_app.extensions["questionnaires"][QUESTIONNAIRE]
+    result = receive_batch(db.session(), kiosk, definition, batch)
+    if result is None:
+        return jsonify(error="bad-batch", message="Expected a list of at most 500 answers."), 400
+    return jsonify(stored=result.stored, errors=result.errors)
