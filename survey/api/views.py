@@ -16,7 +16,10 @@ Errors are JSON objects with a stable `error` code for programs and a `message` 
 
 import base64
 import json
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
+
+import yaml
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import force_locale
@@ -37,11 +40,23 @@ from survey.receipt_links import (
     response_for_dossier,
     store_issued_link,
 )
-from survey.results.filters import FilterError, agency_codes, parse_filters, visible_rows
+from survey.results.filters import (
+    CHANNELS,
+    DESIGNS,
+    LEVELS,
+    PERIODS,
+    WHOLE_RANGE,
+    FilterError,
+    agency_codes,
+    parse_filters,
+    visible_rows,
+)
 from survey.results.report import build_report, to_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+# The OpenAPI 3.1 document of this API: one file, read once (tests/test_openapi.py checks it).
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 RECEIPT_BODY = '{"counter": "<counter code>", "dossier": "<dossier code>"}'
 
 
@@ -164,9 +179,35 @@ def indices():
     questionnaires = current_app.extensions["questionnaires"]
     try:
         filters = parse_filters(request.args, questionnaires)
+        # An unknown parent agency is found out only while the rows are read.
+        report = build_report(db.engine(), questionnaires[filters.questionnaire], filters)
     except FilterError as error:
         return api_error(400, "bad-filter", str(error))
-    report = build_report(db.engine(), questionnaires[filters.questionnaire], filters)
     codes = agency_codes(db.session(), visible_agency_ids(g.api_user))
     report["rows"] = visible_rows(report, set(codes))
     return current_app.response_class(to_json(report), mimetype="application/json")
+
+
+@cache
+def openapi_document() -> dict:
+    """Return the API's OpenAPI 3.1 document (survey/api/openapi.yaml), read once."""
+    document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    # The filters' choices come from the code that checks them, so the two cannot drift apart.
+    choices = {
+        "period": [*PERIODS, WHOLE_RANGE],
+        "design": list(DESIGNS),
+        "level": list(LEVELS),
+        "channel": list(CHANNELS),
+    }
+    for parameter in document["paths"]["/api/v1/indices"]["get"]["parameters"]:
+        if parameter.get("name") in choices:
+            schema = parameter["schema"]
+            (schema.get("items") or schema)["enum"] = choices[parameter["name"]]
+    document["components"]["schemas"]["Report"]["properties"]["design"]["enum"] = list(DESIGNS)
+    return document
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Return the OpenAPI 3.1 document of the API; no token needed, it holds no data."""
+    return jsonify(openapi_document())
