@@ -10,6 +10,7 @@ from sqlalchemy import select
 from survey import db
 from survey.cli.demo import demo_loaded, load_demo
 from survey.cli.imports import ImportRejected, import_agencies, import_counters, import_paper_forms
+from survey.console.audit import record_import
 from survey.links import survey_url
 from survey.migrate import upgrade
 from survey.models import Counter
@@ -64,6 +65,7 @@ def agencies_import(file: Path):
         created, updated = import_agencies(db.session(), *read_table(file))
     except (ImportRejected, TableError) as error:
         _fail_import(error)
+    record_import(db.session(), "import.agencies", file.name, created + updated)
     click.echo(f"Agencies: {created} created, {updated} updated.")
 
 
@@ -77,6 +79,7 @@ def counters_import(file: Path):
         )
     except (ImportRejected, TableError) as error:
         _fail_import(error)
+    record_import(db.session(), "import.counters", file.name, created + updated)
     click.echo(f"Counters: {created} created, {updated} updated.")
 
 
@@ -113,6 +116,7 @@ def responses_import(file: Path, slug: str):
         count = import_paper_forms(db.session(), *read_table(file), definitions[slug])
     except (ImportRejected, TableError) as error:
         _fail_import(error)
+    record_import(db.session(), "import.responses", file.name, count)
     click.echo(f"{count} paper forms imported.")
 
 

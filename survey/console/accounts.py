@@ -8,7 +8,14 @@ from flask_login import current_user
 from survey import db
 from survey.console import operations as ops
 from survey.console import queries as q
-from survey.console.audit import ACTIONS, audit_page, changes
+from survey.console.audit import (
+    ACTIONS,
+    AuditFilterError,
+    AuditFilters,
+    audit_page,
+    changes,
+    parse_audit_filters,
+)
 from survey.console.blueprint import bp
 from survey.console.forms import NO_AGENCY, UserEditForm, UserForm, role_choices
 from survey.permissions import admin_required, user_or_404
@@ -98,6 +105,34 @@ def user_password(user_id: int):
 @bp.get("/audit")
 @admin_required
 def audit_log():
-    """Show the audit log, newest first."""
-    page = audit_page(db.session(), request.args.get("page", 1, type=int))
-    return render_template("console/audit.html", page=page, actions=ACTIONS, changes=changes)
+    """Show the audit log, newest first, narrowed by ?action=…&user=…&from=…&to=…."""
+    session = db.session()
+    args = {k: request.args.get(k, "") for k in ("action", "user", "from", "to")}
+    try:
+        filters = parse_audit_filters(session, request.args)
+    except AuditFilterError as error:
+        # Say which filter is wrong; the page shows nothing rather than something unfiltered.
+        return render_template(
+            "console/audit.html",
+            page=None,
+            error=str(error),
+            error_param=error.param,
+            args=args,
+            actions=ACTIONS,
+            accounts=q.all_users(session),
+            changes=changes,
+        ), 400
+    page = audit_page(session, request.args.get("page", 1, type=int), filters)
+    # The pages' links keep the filters.
+    keep = {k: v for k, v in args.items() if v}
+    return render_template(
+        "console/audit.html",
+        page=page,
+        error=None,
+        args=args,
+        keep=keep,
+        filtered=filters != AuditFilters(),
+        actions=ACTIONS,
+        accounts=q.all_users(session),
+        changes=changes,
+    )

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from survey import db
+from survey.console.audit import clean_text, record_read
 from survey.flags import LABELS
 from survey.levels import level_label
 from survey.permissions import (
@@ -112,6 +113,14 @@ def _chart_file(chart, name: str, fmt: str) -> Response:
         abort(404)
     disposition = f'attachment; filename="{name}.{fmt}"'
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+def _log_download(action: str, name: str, args=None) -> None:
+    """Record a download by the signed-in user, with the filters of its URL, in its own commit."""
+    used = {
+        k: clean_text(v) for k, v in (request.args if args is None else args).items() if k != "lang"
+    }
+    record_read(db.session(), current_user, action, f"file:{name}", after={"filters": used})
 
 
 def _report(args=None):
@@ -224,9 +233,11 @@ def overview():
 def overview_chart(name: str, fmt: str):
     """Download a chart of the overview (forest) as SVG or PNG."""
     page = overview_page()
-    if name not in page["charts"]:
+    if name not in page["charts"] or fmt not in ("svg", "png"):
         abort(404)
-    return _chart_file(page["charts"][name], f"{name}_{page['period'] or 'all'}", fmt)
+    file = f"{name}_{page['period'] or 'all'}"
+    _log_download("download.chart", f"{file}.{fmt}")
+    return _chart_file(page["charts"][name], file, fmt)
 
 
 def agency_page(code: str) -> dict:
@@ -310,9 +321,11 @@ def agency(code: str):
 def agency_chart(code: str, name: str, fmt: str):
     """Download a chart of an agency's page (trend, profile) as SVG or PNG."""
     page = agency_page(code)
-    if name not in page["charts"]:
+    if name not in page["charts"] or fmt not in ("svg", "png"):
         abort(404)
-    return _chart_file(page["charts"][name], f"{name}_{page['agency'].code}_{page['period']}", fmt)
+    file = f"{name}_{page['agency'].code}_{page['period']}"
+    _log_download("download.chart", f"{file}.{fmt}")
+    return _chart_file(page["charts"][name], file, fmt)
 
 
 @bp.get("/download.<fmt>")
@@ -323,11 +336,9 @@ def download(fmt: str):
         abort(404)
     filters, report, _codes = _report()
     mimetype, render = DOWNLOADS[fmt]
-    return Response(
-        render(report),
-        mimetype=mimetype,
-        headers=_attachment(file_name("chi-so-hai-long", filters, fmt)),
-    )
+    body, name = render(report), file_name("chi-so-hai-long", filters, fmt)
+    _log_download("download.results", name)
+    return Response(body, mimetype=mimetype, headers=_attachment(name))
 
 
 def _attachment(name: str) -> dict:
@@ -348,6 +359,8 @@ def responses(fmt: str):
     ids = narrowed_ids(db.session(), filters, visible_agency_ids(current_user))
     rows = raw_rows(db.engine(), definition, filters, ids, lambda flag: str(LABELS[flag]))
     name = file_name("phieu-tra-loi", filters, fmt)
+    # Logged as the file is handed over: a stream that breaks later was still taken.
+    _log_download("download.responses", name)
     if fmt == "csv":
         return Response(
             stream_with_context(csv_chunks(rows)),
