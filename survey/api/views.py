@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 
 from survey import db
 from survey.codes import CodeError, check_code
-from survey.console.audit import record_issued_link
+from survey.console.audit import record_issued_link, record_read
 from survey.console.queries import active_counter_by_code
 from survey.errors import api_error, api_locale
 from survey.permissions import api_token_owner, is_admin, managed_agency_ids, visible_agency_ids
@@ -74,6 +74,14 @@ def token_required(view):
             if found is None:
                 return api_error(401)
             g.api_token, g.api_user = found
+            # One audit entry per call, committed before the view's own transaction.
+            record_read(
+                db.session(),
+                g.api_user,
+                "api.call",
+                f"token:{g.api_token.name}",
+                after={"token": g.api_token.name, "endpoint": request.endpoint},
+            )
             try:
                 return view(*args, **kwargs)
             except BadBody as error:
