@@ -47,13 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from survey import cli, console, errors, pages, security
+    from survey import cli, console, errors, input_guard, pages, security
     from survey import kiosk
     from survey.api import views as api
     from survey.citizen import receipts
     from survey.citizen import views as citizen
     from survey.results import views as results
 
+    input_guard.init_app(app)  # before the blueprints: their <int:...> rules use its converter
     app.register_blueprint(pages.bp)
     app.register_blueprint(citizen.bp)
     app.register_blueprint(receipts.bp)  # the receipt-link pages /r/<signed>

@@ -114,7 +114,9 @@ def api_error(status: int, code: str | None = None, message=None, headers=None):
 def _api_http_error(error: HTTPException):
     """Answer an HTTP error under /api/ in JSON, keeping its headers (e.g. `Allow` on a 405)."""
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return api_error(error.code or 500, headers=headers)
+    # survey.input_guard's refusals say what was wrong; other errors keep their status's words.
+    message = getattr(error, "user_message", None)
+    return api_error(error.code or 500, message=message, headers=headers)
 
 
 def init_app(app: Flask) -> None:
@@ -147,6 +149,8 @@ def init_app(app: Flask) -> None:
         """Say the request could not be understood (e.g. a form sent without its CSRF token)."""
         if is_api_request():
             return _api_http_error(error)
+        if getattr(error, "user_message", None):
+            return render_template("errors/bad_input.html", message=error.user_message), 400
         return render_template("errors/400.html", reason=error.description), 400
 
     @app.errorhandler(500)

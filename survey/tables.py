@@ -14,6 +14,14 @@ class TableError(ValueError):
     """A file that cannot be read as a table at all."""
 
 
+class CellProblems(TableError):
+    """Cells that cannot be read as values; `problems` lists (line number, reason)."""
+
+    def __init__(self, problems: list[tuple[int, str]]):
+        self.problems = problems
+        super().__init__("\n".join(f"line {n}: {reason}" for n, reason in problems))
+
+
 @dataclass(frozen=True)
 class Row:
     """One data row: its line number in the file (the header is line 1) and its cells by column."""
@@ -55,14 +63,42 @@ def _cell_text(value) -> str:
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[Row]]:
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        # data_only=False: a formula cell is read as its formula, not as the value cached by
+        # the program that saved it (none when a script wrote it: an "empty" cell before).
+        workbook = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise TableError(
             _("The file could not be opened as an Excel workbook: %(e)s", e=exc)
         ) from exc
     sheet = workbook.worksheets[0]
-    lines = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    lines: list[list[str]] = []
+    formulas: list[tuple[int, int, str]] = []  # (line, column index, cell name)
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        values = []
+        for index, cell in enumerate(row):
+            if getattr(cell, "data_type", None) == "f":
+                formulas.append((number, index, cell.coordinate))
+                values.append("")
+            else:
+                values.append(_cell_text(cell.value))
+        lines.append(values)
     workbook.close()
+    if formulas:
+        header = [h.strip() for h in lines[0]] if lines else []
+        raise CellProblems(
+            [
+                (
+                    number,
+                    _(
+                        "%(column)s (cell %(cell)s) is a formula cell: save the sheet with "
+                        "values only (copy, then Paste Special > Values)",
+                        column=header[index] if index < len(header) and header[index] else "?",
+                        cell=cell,
+                    ),
+                )
+                for number, index, cell in formulas
+            ]
+        )
     return _rows(lines)
 
 

@@ -1,11 +1,13 @@
 """Command-line interface: `flask --app app <command>`."""
 
+import functools
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from survey import db
 from survey.cli.demo import demo_loaded, load_demo
@@ -14,13 +16,14 @@ from survey.console.audit import record_import
 from survey.links import survey_url
 from survey.migrate import upgrade
 from survey.models import Counter
-from survey.tables import TableError, read_table
+from survey.tables import CellProblems, TableError, read_table
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _fail_import(error: Exception) -> None:
-    if isinstance(error, ImportRejected):
+    # Bad rows (ImportRejected) and unreadable cells (CellProblems) are listed by line.
+    if isinstance(error, ImportRejected | CellProblems):
         lines = [f"  dòng {n}: {reason}" for n, reason in error.problems]
         raise click.ClickException(
             f"Tệp bị từ chối, không có gì được lưu ({len(error.problems)} lỗi) / "
@@ -120,6 +123,52 @@ def responses_import(file: Path, slug: str):
     click.echo(f"{count} paper forms imported.")
 
 
+NOT_INITIALISED = (
+    "Cơ sở dữ liệu chưa được khởi tạo: hãy chạy `flask --app app init-db` trước. / "
+    "The database is not initialised: run `flask --app app init-db` first."
+)
+
+
+def database_initialised() -> bool:
+    """Tell whether the app's database has the migrations' version table with a version."""
+    engine = db.engine()
+    try:
+        if not inspect(engine).has_table("alembic_version"):
+            return False
+        with engine.connect() as connection:
+            return (
+                connection.execute(text("SELECT version_num FROM alembic_version")).first()
+                is not None
+            )
+    except SQLAlchemyError:
+        return False
+
+
+def _require_database(callback):
+    """Wrap a command's callback so that it stops, in words, on a database never initialised."""
+
+    def checked(*args, **kwargs):
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        with app.app_context():
+            if not database_initialised():
+                # Instead of a SQLAlchemy traceback about a missing table, exit code 1.
+                raise click.ClickException(NOT_INITIALISED)
+        return callback(*args, **kwargs) if callback else None
+
+    if callback is not None:
+        checked = functools.wraps(callback)(checked)
+    checked.requires_database = True
+    return checked
+
+
+def _check_database_first(app: Flask) -> None:
+    # Every command but init-db works on the migrated tables; a group is checked before any of
+    # its subcommands. The command objects are module-level: wrapped once, whatever the apps.
+    for name, command in app.cli.commands.items():
+        if name != "init-db" and not getattr(command.callback, "requires_database", False):
+            command.callback = _require_database(command.callback)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     from survey.cli import indices as cli_indices
@@ -134,4 +183,5 @@ def init_app(app: Flask) -> None:
     cli_indices.register(app)
     cli_retention.register(app)
     cli_tokens.register(app)
+    _check_database_first(app)
     cli_kiosks.register(app)

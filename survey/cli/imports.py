@@ -5,7 +5,7 @@ bad row is reported with its line number and reason.
 """
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
@@ -21,9 +21,15 @@ from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import ensure_version
 from survey.responses import response_values
 from survey.tables import Row, TableError, require_columns
-from survey.timeutil import to_utc_naive
+from survey.timeutil import VIETNAM, to_utc_naive
 
 COMMENT_LIMIT = 1000
+# A paper form stands for at most this many citizens: the weights of a survey design are
+# inverse selection probabilities, and a thousand is already far beyond any counter's day. A
+# larger one (1e300) would make one form the whole province's index.
+WEIGHT_MAX = 1000
+# The platform's life: SIPAS evaluations of one-stop counters start with Decree 61/2018/NĐ-CP.
+FIRST_DAY = date(2018, 1, 1)
 
 
 class ImportRejected(ValueError):
@@ -43,10 +49,28 @@ def _setting(row: Row, column: str, clean, problems: list):
         return None
 
 
+def too_long(model, column: str, value: str | None) -> str | None:
+    """Return why `value` does not fit `model`'s text column (its declared length), or None.
+
+    SQLite stores any length and PostgreSQL raises: the check is the same on both, before the
+    database.
+    """
+    limit = getattr(model.__table__.c[column].type, "length", None)
+    if value and limit and len(value) > limit:
+        return _("%(column)s is longer than %(n)d characters", column=column, n=limit)
+    return None
+
+
 def _reject_extra_cells(rows: list[Row], problems: list) -> None:
     for row in rows:
         if "\0extra" in row.cells:
             problems.append((row.number, _("more cells than columns in the header")))
+        for column, value in row.cells.items():
+            # PostgreSQL refuses NUL in text (a raw traceback, before) and SQLite would keep it.
+            if "\x00" in value and column != "\0extra":
+                problems.append(
+                    (row.number, _("%(column)s contains a NUL character", column=column))
+                )
 
 
 # ---------------------------------------------------------------- agencies
@@ -91,6 +115,9 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
         hours[code] = _setting(row, "opening_hours", clean_opening_hours, problems)
         if not c["name_vi"]:
             problems.append((row.number, _("name_vi (the Vietnamese name) is empty")))
+        for column in ("name_vi", "name_en"):
+            if reason := too_long(Agency, column, c[column]):
+                problems.append((row.number, reason))
         before = existing[code].level if code in existing else None
         if c["level"] in FORMER_LEVELS and not level_allowed(c["level"], before):
             # An agency stored as a district may be imported again as it is, not a new one.
@@ -226,6 +253,8 @@ def import_counters(
             )
         if not c["name"]:
             problems.append((row.number, _("the name is empty")))
+        elif reason := too_long(Counter, "name", c["name"]):
+            problems.append((row.number, reason))
         bursts.append(_setting(row, "burst_limit", clean_burst_limit, problems))
         slug = c.get("questionnaire", "")
         if slug and slug not in questionnaires:
@@ -277,6 +306,28 @@ def parse_moment(text: str) -> datetime:
     return to_utc_naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
+def _out_of_time(text: str, moment: datetime) -> str | None:
+    """Return why a paper form's time is outside the platform's life, or None."""
+    now = datetime.now(UTC)
+    local = moment.replace(tzinfo=UTC).astimezone(VIETNAM)
+    if local.date() < FIRST_DAY:
+        return _(
+            "submitted_at %(v)s is before %(first)s: the platform's surveys start with "
+            "Decree 61/2018/NĐ-CP",
+            v=text.strip(),
+            first=FIRST_DAY.isoformat(),
+        )
+    # A date alone stands at noon: today's date is not in the future, whatever the hour.
+    late = (
+        local.date() > now.astimezone(VIETNAM).date()
+        if len(text.strip()) == 10
+        else (moment > now.replace(tzinfo=None) + timedelta(minutes=1))
+    )
+    if late:
+        return _("submitted_at %(v)s is in the future (Vietnam time)", v=text.strip())
+    return None
+
+
 def check_paper_forms(
     session: Session, header: list[str], rows: list[Row], definition: Definition
 ) -> tuple[list[dict], list[tuple[int, str]]]:
@@ -311,7 +362,7 @@ def check_paper_forms(
         moment = None
         try:
             moment = parse_moment(c["submitted_at"])
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved to UTC
             mistakes.append(
                 _(
                     "submitted_at '%(v)s' is not an ISO 8601 date or date-time "
@@ -319,6 +370,8 @@ def check_paper_forms(
                     v=c["submitted_at"],
                 )
             )
+        if moment is not None and (reason := _out_of_time(c["submitted_at"], moment)):
+            mistakes.append(reason)
         scores = {}
         for key in items:
             raw = c.get(key, "")
@@ -339,13 +392,19 @@ def check_paper_forms(
         if c.get("weight"):
             try:
                 weight = float(c["weight"])
-                if not (weight > 0 and math.isfinite(weight)):
+                if not (0 < weight <= WEIGHT_MAX and math.isfinite(weight)):
                     raise ValueError
             except ValueError:
-                mistakes.append(_("weight '%(v)s' must be a number greater than 0", v=c["weight"]))
+                mistakes.append(
+                    _(
+                        "weight '%(v)s' must be a number greater than 0 and at most %(max)d",
+                        v=c["weight"],
+                        max=WEIGHT_MAX,
+                    )
+                )
         psu = c.get("psu") or None
-        if psu and len(psu) > 60:
-            mistakes.append(_("psu is longer than 60 characters"))
+        if reason := too_long(Response, "psu", psu):
+            mistakes.append(reason)
         comment = c.get("comment") or None
         if comment and len(comment) > COMMENT_LIMIT:
             mistakes.append(_("the comment is longer than %(n)d characters", n=COMMENT_LIMIT))
