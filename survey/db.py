@@ -113,11 +113,11 @@ def _close_session(_exc) -> None:
         return
     try:
         db_session.close()
-    except Exception:  # noqa: BLE001 - the response is already made; a raise here would replace it
+    except Exception as error:  # noqa: BLE001 - the response is made; a raise would replace it
         # The rollback of close() fails when the database went away mid-request: a second error
         # here would turn the 503 page into Werkzeug's bare 500. Drop the connection instead,
         # so the pool does not hand it out again.
-        current_app.logger.warning("closing the database session failed", exc_info=True)
+        current_app.logger.warning("closing the database session failed: %r", error)
         try:
             db_session.invalidate()
         except Exception:  # noqa: BLE001 - nothing more can be done with a dead connection

@@ -8,7 +8,8 @@ from helpers import full_answers, hidden_fields
 from sqlalchemy import event, func, select
 
 from survey import db
-from survey.models import Response
+from survey.models import Counter, Response
+from survey.receipt_links import LinkOrigin, issue_link
 
 
 class Outage:
@@ -136,3 +137,22 @@ def test_a_failing_rollback_at_teardown_raises_nothing(app):
     with app.app_context():
         g.db_session = DeadSession()
     assert DeadSession.invalidated
+
+
+def test_receipt_form_is_shown_again_with_its_answers(app, client, make_counter, outage):
+    counter = make_counter()
+    with app.app_context():
+        stored = db.session().get(Counter, counter.id)
+        url = issue_link(stored, "HS-2026-0001", None, origin=LinkOrigin.API).url
+    path = url.removeprefix("http://survey.test")
+    hidden = hidden_fields(client.get(path).get_data(as_text=True))
+    outage.start()
+    reply = client.post(path, data=hidden | full_answers("3"))
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
+    assert hidden_fields(html)["nonce"] == hidden["nonce"]
+    assert f'action="{path}"' in html
+    outage.end()
+    resent = hidden | {"csrf_token": hidden_fields(html)["csrf_token"]} | full_answers("3")
+    assert client.post(path, data=resent).status_code == 303
+    assert count_responses(app) == 1

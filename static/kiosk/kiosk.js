@@ -3,7 +3,6 @@
 // sent to /k/answers; the server stores each id once, so sending again is always safe.
 (function () {
   "use strict";
-  var QUEUE_KEY = "kiosk-queue";
   var QUEUE_LIMIT = 2000; // oldest answers are kept; beyond this the newest are not queued
   var BATCH = 100;
   var body = document.body;
@@ -27,13 +26,45 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  function load() {
-    try { return JSON.parse(localStorage.getItem(QUEUE_KEY)) || []; } catch (e) { return []; }
+  // The queue: an IndexedDB store of answers keyed by their device id, kept until sent.
+  var opened = new Promise(function (resolve, reject) {
+    var request = indexedDB.open("kiosk", 1);
+    request.onupgradeneeded = function () { request.result.createObjectStore("answers", { keyPath: "id" }); };
+    request.onsuccess = function () { resolve(request.result); };
+    request.onerror = function () { reject(request.error); };
+  });
+
+  function store(mode, work) {
+    return opened.then(function (database) {
+      return new Promise(function (resolve, reject) {
+        var tx = database.transaction("answers", mode);
+        var result = work(tx.objectStore("answers"));
+        tx.oncomplete = function () { resolve(result && result.result); };
+        tx.onerror = function () { reject(tx.error); };
+      });
+    });
   }
 
-  function save(queue) {
-    localStorage.setItem(QUEUE_KEY, JSON.stringify(queue));
-    counter.textContent = queue.length ? String(queue.length) : "";
+  function load() {
+    return store("readonly", function (answersStore) { return answersStore.getAll(); }).then(function (items) {
+      items = items || [];
+      items.sort(function (a, b) { return a.tapped_at < b.tapped_at ? -1 : 1; });
+      counter.textContent = items.length ? String(items.length) : "";
+      return items;
+    });
+  }
+
+  function enqueue(item) {
+    return store("readonly", function (answersStore) { return answersStore.count(); }).then(function (count) {
+      if (count >= QUEUE_LIMIT) return null;
+      return store("readwrite", function (answersStore) { answersStore.put(item); });
+    }).then(load);
+  }
+
+  function forget(ids) {
+    return store("readwrite", function (answersStore) {
+      ids.forEach(function (id) { answersStore.delete(id); });
+    }).then(load);
   }
 
   function show(index) {
@@ -49,37 +80,33 @@
   }
 
   function finish() {
-    var queue = load();
-    if (queue.length < QUEUE_LIMIT) {
-      queue.push({ id: newId(), tapped_at: new Date().toISOString(), answers: answers });
-      save(queue);
-    }
+    var item = { id: newId(), tapped_at: new Date().toISOString(), answers: answers };
     show(questions.length);
     resetTimer = setTimeout(restart, thanksSeconds * 1000);
-    send();
+    enqueue(item).then(send);
   }
 
   function send() {
-    var queue = load();
-    if (sending || !queue.length || !navigator.onLine) return;
+    if (sending || !navigator.onLine) return;
     sending = true;
-    var batch = queue.slice(0, BATCH);
-    fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(batch)
-    }).then(function (reply) {
-      if (!reply.ok) throw new Error(String(reply.status));
-      return reply.json();
-    }).then(function (result) {
-      // Stored and refused ids leave the queue; a refused answer would be refused again.
-      var done = {};
-      (result.stored || []).forEach(function (id) { done[id] = true; });
-      Object.keys(result.errors || {}).forEach(function (id) { done[id] = true; });
-      save(load().filter(function (item) { return !done[item.id]; }));
+    load().then(function (queue) {
+      if (!queue.length) return [];
+      return fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(queue.slice(0, BATCH))
+      }).then(function (reply) {
+        if (!reply.ok) throw new Error(String(reply.status));
+        return reply.json();
+      }).then(function (result) {
+        // Stored and refused ids leave the queue; a refused answer would be refused again.
+        var done = (result.stored || []).concat(Object.keys(result.errors || {}));
+        return forget(done).then(function (left) { return done.length ? left : []; });
+      });
+    }).then(function (left) {
       sending = false;
-      if (load().length && Object.keys(done).length) send();
+      if (left.length) send();
     }).catch(function () {
       sending = false;
     });
@@ -100,6 +127,6 @@
   });
   window.addEventListener("online", send);
   setInterval(send, 30000);
-  save(load());
-  send();
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register(body.getAttribute("data-worker-url"));
+  load().then(send);
 })();

@@ -1,6 +1,14 @@
 """The kiosk's pages: enrolment by one-time link, the kiosk page `/k/`, and refusals."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask_babel import force_locale, gettext
 
 from survey import db
@@ -84,3 +92,11 @@ def answers():
     if result is None:
         return jsonify(error="bad-batch", message="Expected a list of at most 500 answers."), 400
     return jsonify(stored=result.stored, errors=result.errors)
+
+
+@bp.get("/sw.js")
+def worker():
+    """Serve the kiosk's service worker from /k/, so that its scope is the kiosk's pages."""
+    reply = send_from_directory(current_app.static_folder, "kiosk/sw.js", max_age=0)
+    reply.headers["Cache-Control"] = "no-cache"
+    return reply
