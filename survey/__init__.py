@@ -47,8 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from survey import cli, console, errors, input_guard, pages, security
-    from survey import kiosk
+    from survey import cli, console, errors, input_guard, kiosk, pages, security
     from survey.api import views as api
     from survey.citizen import receipts
     from survey.citizen import views as citizen

@@ -45,6 +45,7 @@ def test_compiled_catalog_matches_the_po_file():
         catalog = read_po(handle)
     with VI_MO.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
+
     def compiled_text(message):
         # Vietnamese has one plural form: a plural message compiles to its one string.
         if message.pluralizable:

@@ -20,7 +20,6 @@ from functools import cache, wraps
 from pathlib import Path
 
 import yaml
-
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l

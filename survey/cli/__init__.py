@@ -183,5 +183,5 @@ def init_app(app: Flask) -> None:
     cli_indices.register(app)
     cli_retention.register(app)
     cli_tokens.register(app)
-    _check_database_first(app)
     cli_kiosks.register(app)
+    _check_database_first(app)
