@@ -2,9 +2,11 @@
 
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import TUESDAY_9AM, Clock
 from sqlalchemy import select, text
 from test_console_support import PASSWORD, World, build_world, csrf
 
@@ -253,3 +255,28 @@ def screenshot_dir() -> Path | None:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# ---------------------------------------------------------------- the flags' clock
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Return the test's clock, started on a Tuesday at 09:00 in Vietnam."""
+    fake = Clock(TUESDAY_9AM)
+    monkeypatch.setattr("time.time", fake)
+    monkeypatch.setattr(
+        "survey.responses.utcnow",
+        lambda: datetime.fromtimestamp(fake(), UTC).replace(tzinfo=None),
+    )
+    return fake
+
+
+@pytest.fixture
+def flagging_app(app_config, clock):
+    """Return an app with the flags and the submission limit on, as in production."""
+    application = create_app(
+        app_config | {"FLAG_SUSPICIOUS": True, "RATELIMIT_ENABLED": True, "PROXY_HOPS": 1}
+    )
+    yield application
+    db.dispose_engines(application)

@@ -3,12 +3,12 @@ an import, and what they change in the flags (survey/citizen/flagging.py)."""
 
 import html
 import re
-from datetime import UTC, datetime
 
 import pytest
+from helpers import SUNDAY_9PM, TUESDAY_9AM
 from sqlalchemy import select
 from test_console_support import add_user, csrf
-from test_flags import SUNDAY_9PM, TUESDAY_9AM, Clock, responses, send
+from test_flags import responses, send
 from test_imports import write
 
 from survey import create_app, db
@@ -264,28 +264,6 @@ def test_counters_import_takes_burst_limits_and_refuses_bad_ones(app, runner, tm
 
 
 # ---------------------------------------------------------------- what the flags do with them
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Return the test's clock (as in test_flags), started on a Tuesday at 09:00 in Vietnam."""
-    fake = Clock(TUESDAY_9AM)
-    monkeypatch.setattr("time.time", fake)
-    monkeypatch.setattr(
-        "survey.responses.utcnow",
-        lambda: datetime.fromtimestamp(fake(), UTC).replace(tzinfo=None),
-    )
-    return fake
-
-
-@pytest.fixture
-def flagging_app(app_config, clock):
-    """Return an app with the flags and the submission limit on, as in production."""
-    application = create_app(
-        app_config | {"FLAG_SUSPICIOUS": True, "RATELIMIT_ENABLED": True, "PROXY_HOPS": 1}
-    )
-    yield application
-    db.dispose_engines(application)
 
 
 def flags(app) -> list[str | None]:

@@ -4,55 +4,12 @@ Time is driven by a clock the test controls (`clock`): the nonce's issue time, t
 and flag windows and the stored submission time all follow it.
 """
 
-from datetime import UTC, datetime
-
 import pytest
-from helpers import full_answers, hidden_fields
+from helpers import SUNDAY_9PM, Clock, full_answers, hidden_fields
 from sqlalchemy import select
 
 from survey import create_app, db
 from survey.models import Agency, Response, ResponseStatus
-
-# A Tuesday morning in Vietnam (09:00, UTC+7): the counters are open.
-TUESDAY_9AM = datetime(2026, 11, 3, 2, 0, tzinfo=UTC).timestamp()
-# A Sunday evening in Vietnam (21:00): closed.
-SUNDAY_9PM = datetime(2026, 11, 8, 14, 0, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    """A time.time() the test moves by hand."""
-
-    def __init__(self, start: float):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock on by `seconds`."""
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Return the test's clock, started on a Tuesday at 09:00 in Vietnam."""
-    fake = Clock(TUESDAY_9AM)
-    monkeypatch.setattr("time.time", fake)
-    monkeypatch.setattr(
-        "survey.responses.utcnow",
-        lambda: datetime.fromtimestamp(fake(), UTC).replace(tzinfo=None),
-    )
-    return fake
-
-
-@pytest.fixture
-def flagging_app(app_config, clock):
-    """Return an app with the flags and the submission limit on, as in production."""
-    application = create_app(
-        app_config | {"FLAG_SUSPICIOUS": True, "RATELIMIT_ENABLED": True, "PROXY_HOPS": 1}
-    )
-    yield application
-    db.dispose_engines(application)
 
 
 def send(client, token: str, clock: Clock, seconds: float, value: str = "5", address=None):

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from helpers import SIPAS_ITEMS, hidden_fields
+from helpers import SIPAS_ITEMS, Clock, hidden_fields
 from sqlalchemy import delete, select
-from test_flags import Clock
 
 from survey import create_app, db
 from survey.models import Response, ResponseStatus
