@@ -66,9 +66,8 @@ def store(app, counter_id: int, slug: str, rows: list[str], when: datetime) -> N
         session.commit()
 
 
-@pytest.fixture
-def world(world, app):
-    """Return conftest's small province, with 40 answers at each counter in two quarters."""
+def answer_two_quarters(app, world) -> None:
+    """Store 40 answers at each counter of conftest's province in each of two quarters."""
     counters = {
         "OWN": world.counter_own,
         "OWN-X": world.counter_child,
@@ -78,6 +77,12 @@ def world(world, app):
         for month, good in GOOD[code].items():
             rows = ["".join(map(str, answers(i, good))) for i in range(40)]
             store(app, counter_id, "sipas-service", rows, datetime(2026, month, 10, 3))
+
+
+@pytest.fixture
+def world(world, app):
+    """Return conftest's small province, with 40 answers at each counter in two quarters."""
+    answer_two_quarters(app, world)
     return world
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 from PIL import Image
-from test_results import GOOD, answers, expected_indices, store
+from test_results import answer_two_quarters, expected_indices, store
 
 from survey import db
 from survey.models import Channel, Counter, Response
@@ -22,15 +22,7 @@ TINY = "TINY"
 def world(world, app, make_agency, make_counter):
     """Return test_results' province (40 answers per counter and quarter), and an agency with
     only 7 answers in 2026-Q2: its values must never be shown."""
-    counters = {
-        "OWN": world.counter_own,
-        "OWN-X": world.counter_child,
-        "OTHER": world.counter_other,
-    }
-    for code, counter_id in counters.items():
-        for month, good in GOOD[code].items():
-            rows = ["".join(map(str, answers(i, good))) for i in range(40)]
-            store(app, counter_id, "sipas-service", rows, datetime(2026, month, 10, 3))
+    answer_two_quarters(app, world)
     with app.app_context():
         from survey.models import Agency
 
