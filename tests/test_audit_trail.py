@@ -4,7 +4,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from helpers import full_answers, hidden_fields
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from test_console_support import PASSWORD, post
 from test_imports import AGENCIES, COUNTERS, write
 
@@ -132,6 +134,81 @@ def test_paper_form_import_is_logged(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     (entry,) = entries(app, "import.responses")
     assert entry.user_id is None and entry.after == {"file": "giay.csv", "rows": 2}
+
+
+IMPORTS = {
+    # command: (its action, the table its rows go to, what it needs imported first)
+    "agencies": ("import.agencies", "agencies", []),
+    "counters": ("import.counters", "counters", ["agencies"]),
+    "responses": ("import.responses", "responses", ["agencies", "counters"]),
+}
+
+
+def prepare_import(runner, tmp_path, command: str):
+    """Import what `command` needs first; return the path of a good file for `command`."""
+    from test_imports import GOOD_ROW, paper_csv
+
+    texts = {"agencies": AGENCIES, "counters": COUNTERS, "responses": paper_csv([GOOD_ROW] * 2)}
+    for first in IMPORTS[command][2]:
+        done = runner.invoke(args=[first, "import", str(write(tmp_path, "f.csv", texts[first]))])
+        assert done.exit_code == 0, done.output
+    return str(write(tmp_path, "in.csv", texts[command]))
+
+
+def rows_of(app, table: str) -> int:
+    with app.app_context():
+        return db.session().scalar(text(f"SELECT count(*) FROM {table}"))
+
+
+@pytest.fixture
+def refuse_insert():
+    """Return a setter: the database then refuses every INSERT INTO the table it names."""
+    refused = {"table": None}
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        table = refused["table"]
+        if table and statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
+            raise OperationalError(statement, parameters, RuntimeError("disk full (test)"))
+
+    event.listen(Engine, "before_cursor_execute", refuse)
+    yield lambda table: refused.update(table=table)
+    event.remove(Engine, "before_cursor_execute", refuse)
+
+
+@pytest.mark.parametrize("command", list(IMPORTS))
+def test_an_import_the_database_refuses_leaves_no_audit_entry(
+    app, runner, tmp_path, refuse_insert, command
+):
+    action, table, _first = IMPORTS[command]
+    path = prepare_import(runner, tmp_path, command)
+    before = rows_of(app, table)
+    # The rows passed every check; the database refuses them (a full disk, a lost connection).
+    refuse_insert(table)
+    result = runner.invoke(args=[command, "import", path])
+    refuse_insert(None)
+    assert result.exit_code != 0
+    assert rows_of(app, table) == before
+    assert entries(app, action) == []
+
+
+@pytest.mark.parametrize("command", list(IMPORTS))
+def test_an_import_whose_audit_entry_is_refused_stores_nothing(
+    app, runner, tmp_path, refuse_insert, command
+):
+    action, table, _first = IMPORTS[command]
+    path = prepare_import(runner, tmp_path, command)
+    before = rows_of(app, table)
+    refuse_insert(AuditEntry.__tablename__)
+    result = runner.invoke(args=[command, "import", path])
+    refuse_insert(None)
+    assert result.exit_code != 0
+    # The entry is written in the import's own transaction: without it, none of the rows stay.
+    assert rows_of(app, table) == before
+    assert entries(app, action) == []
+    # The same file again, with the database well: the rows and their one entry.
+    result = runner.invoke(args=[command, "import", path])
+    assert result.exit_code == 0, result.output
+    assert rows_of(app, table) > before and len(entries(app, action)) == 1
 
 
 def test_the_page_shows_command_line_and_filters_by_action_user_and_day(

@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from survey import db
 from survey.cli.demo import demo_loaded, load_demo
 from survey.cli.imports import ImportRejected, import_agencies, import_counters, import_paper_forms
-from survey.console.audit import record_import
 from survey.links import survey_url
 from survey.migrate import upgrade
 from survey.models import Counter
@@ -65,10 +64,10 @@ responses = AppGroup("responses", help="Responses (paper forms).")
 def agencies_import(file: Path):
     """Import agencies from CSV/XLSX: code,name_vi,name_en,level,parent_code."""
     try:
-        created, updated = import_agencies(db.session(), *read_table(file))
+        # The audit entry is committed with the agencies, in the import's transaction.
+        created, updated = import_agencies(db.session(), *read_table(file), source=file.name)
     except (ImportRejected, TableError) as error:
         _fail_import(error)
-    record_import(db.session(), "import.agencies", file.name, created + updated)
     click.echo(f"Agencies: {created} created, {updated} updated.")
 
 
@@ -78,11 +77,13 @@ def counters_import(file: Path):
     """Import counters from CSV/XLSX: code,agency_code,name[,questionnaire]."""
     try:
         created, updated = import_counters(
-            db.session(), *read_table(file), current_app.extensions["questionnaires"]
+            db.session(),
+            *read_table(file),
+            current_app.extensions["questionnaires"],
+            source=file.name,
         )
     except (ImportRejected, TableError) as error:
         _fail_import(error)
-    record_import(db.session(), "import.counters", file.name, created + updated)
     click.echo(f"Counters: {created} created, {updated} updated.")
 
 
@@ -116,10 +117,11 @@ def responses_import(file: Path, slug: str):
     if slug not in definitions:
         raise click.BadParameter(f"unknown questionnaire; known: {', '.join(sorted(definitions))}")
     try:
-        count = import_paper_forms(db.session(), *read_table(file), definitions[slug])
+        count = import_paper_forms(
+            db.session(), *read_table(file), definitions[slug], source=file.name
+        )
     except (ImportRejected, TableError) as error:
         _fail_import(error)
-    record_import(db.session(), "import.responses", file.name, count)
     click.echo(f"{count} paper forms imported.")
 
 

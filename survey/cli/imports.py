@@ -1,7 +1,9 @@
 """Imports of agencies, counters and paper forms: all rows or none.
 
 Every row is checked before anything is written; with any bad row nothing is stored and every
-bad row is reported with its line number and reason.
+bad row is reported with its line number and reason. Given the file's name (`source`), an import
+writes its audit entry in its own transaction: the entry is committed with the rows, so an
+import that fails leaves none and one that is stored always has one.
 """
 
 import math
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from survey.citizen.flagging import forget_counter_settings
 from survey.codes import CodeError, check_code, code_key
+from survey.console.audit import record_import
 from survey.console.operations import StaffError, clean_burst_limit, clean_opening_hours
 from survey.levels import CURRENT_LEVELS, FORMER_LEVELS, level_allowed
 from survey.links import new_token
@@ -61,6 +64,15 @@ def too_long(model, column: str, value: str | None) -> str | None:
     return None
 
 
+def _commit(session: Session, action: str, source: str | None, rows: int) -> None:
+    """Commit the import's transaction, with its audit entry in it when `source` names the file."""
+    if source is None:
+        session.commit()
+    else:
+        # Adds the entry to the open transaction and commits both: one commit, or none.
+        record_import(session, action, source, rows)
+
+
 def _reject_extra_cells(rows: list[Row], problems: list) -> None:
     for row in rows:
         if "\0extra" in row.cells:
@@ -76,7 +88,9 @@ def _reject_extra_cells(rows: list[Row], problems: list) -> None:
 # ---------------------------------------------------------------- agencies
 
 
-def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tuple[int, int]:
+def import_agencies(
+    session: Session, header: list[str], rows: list[Row], source: str | None = None
+) -> tuple[int, int]:
     """Create or update agencies by code; return (created, updated).
 
     An `opening_hours` column is optional: an empty cell is the default hours; without the
@@ -172,7 +186,7 @@ def import_agencies(session: Session, header: list[str], rows: list[Row]) -> tup
     session.flush()
     for code, parent in parents.items():
         by_code[code].parent_id = by_code[parent].id if parent else None
-    session.commit()
+    _commit(session, "import.agencies", source, created + updated)
     forget_counter_settings()
     return created, updated
 
@@ -202,7 +216,11 @@ def _cycles(
 
 
 def import_counters(
-    session: Session, header: list[str], rows: list[Row], questionnaires: dict[str, Definition]
+    session: Session,
+    header: list[str],
+    rows: list[Row],
+    questionnaires: dict[str, Definition],
+    source: str | None = None,
 ) -> tuple[int, int]:
     """Create or update counters by code; return (created, updated).
 
@@ -288,7 +306,7 @@ def import_counters(
             counter.questionnaire_slug = c["questionnaire"]
         if has_burst:
             counter.burst_limit = burst
-    session.commit()
+    _commit(session, "import.counters", source, created + updated)
     forget_counter_settings()
     return created, updated
 
@@ -427,7 +445,11 @@ def check_paper_forms(
 
 
 def import_paper_forms(
-    session: Session, header: list[str], rows: list[Row], definition: Definition
+    session: Session,
+    header: list[str],
+    rows: list[Row],
+    definition: Definition,
+    source: str | None = None,
 ) -> int:
     """Store every paper form of the file, or none; return how many were stored."""
     values, problems = check_paper_forms(session, header, rows, definition)
@@ -438,8 +460,9 @@ def import_paper_forms(
     version_id = ensure_version(session, definition).id
     for value in values:
         value["questionnaire_id"] = version_id
-    # One transaction: with an error half-way (a full disk, a lost connection) nothing stays.
-    with session.begin_nested() if session.in_transaction() else session.begin():
-        session.execute(insert(Response), values)
-    session.commit()
+    # One transaction, committed with the audit entry: with an error half-way (a full disk, a
+    # lost connection) nothing stays, the caller rolls back. No savepoint: on SQLite (pysqlite
+    # sends no BEGIN before it) releasing one commits, audit entry or not.
+    session.execute(insert(Response), values)
+    _commit(session, "import.responses", source, len(values))
     return len(values)
