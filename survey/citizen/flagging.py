@@ -12,6 +12,10 @@ What is counted:
   counter within minutes;
 - counter burst: more responses at one counter than it can serve in a short window.
 
+A kiosk's answers are judged by when they were tapped, not when they arrived (a tablet offline
+for an hour sends its queue at once): survey/kiosk/answers.py checks the hours and the burst on
+the tap times, with the same flags and the same window (`burst_window`).
+
 The windows are moving windows in the rate-limit storage (Redis in production), keyed by
 counter, session and address; no address is written to the database. Only a response that
 counts takes a place in them, so a flood that was flagged does not crowd out the honest
@@ -98,10 +102,10 @@ def assess(
             flags.append(Flag.REPEAT_CLIENT)
             evidence[Flag.REPEAT_CLIENT] = _window_evidence(item, kind)
             return Assessment(flags, evidence, round(seconds))
-    burst = _item(config["COUNTER_BURST"], settings.burst_limit)
+    burst = burst_window(settings)
     if not windows.hit(burst, "flag-counter", str(counter_id)):
         flags.append(Flag.COUNTER_BURST)
-        evidence[Flag.COUNTER_BURST] = _window_evidence(burst, "counter")
+        evidence[Flag.COUNTER_BURST] = burst_evidence(burst)
     return Assessment(flags, evidence, round(seconds))
 
 
@@ -129,6 +133,26 @@ def counter_settings(counter_id: int) -> CounterSettings:
     )
     cache[counter_id] = (time.monotonic() + SETTINGS_SECONDS, settings)
     return settings
+
+
+def burst_window(settings: CounterSettings) -> RateLimitItem:
+    """Return the counter-burst window of a counter: COUNTER_BURST with the counter's limit."""
+    return _item(current_app.config["COUNTER_BURST"], settings.burst_limit)
+
+
+def burst_evidence(item: RateLimitItem) -> dict:
+    """Return the evidence stored with a counter-burst flag of window `item`."""
+    return _window_evidence(item, "counter")
+
+
+def take_burst_place(counter_id: int, settings: CounterSettings) -> None:
+    """Take a place in the counter's burst window for a response that counts and arrived now
+    from another channel (a kiosk's tap sent at once), so that the QR forms after it see it.
+
+    Nothing to do when the rate-limit storage is off (RATELIMIT_ENABLED false: some tests)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    _windows().hit(burst_window(settings), "flag-counter", str(counter_id))
 
 
 def forget_counter_settings() -> None:

@@ -9,12 +9,22 @@ The tap time is the response's time for the indices (kept to the minute, like ev
 time); it may not lie in the future (beyond CLOCK_SKEW) nor more than MAX_AGE_DAYS ago. The
 time it arrived is kept as `received_at`.
 
-Flags at the kiosk, on the tap times: `kiosk-gap` when an answer was tapped less than
-KIOSK_MIN_GAP seconds (default 5) after the kiosk's previous one, and `out-of-hours` by the
-agency's opening hours. The clerk behind the counter is the one most tempted to tap
-"Rất hài lòng" again and again.
+Flags at the kiosk, on the tap times (never the arrival time: a tablet offline for an hour
+sends its queue at once): `kiosk-gap` when an answer was tapped less than KIOSK_MIN_GAP seconds
+(default 5) after the kiosk's previous one, `out-of-hours` by the agency's opening hours, and
+`counter-burst` when the counter already has its burst limit of counted responses (any channel)
+in the COUNTER_BURST window (2 minutes) before the tap. The clerk behind the counter is the one
+most tempted to tap "Rất hài lòng" again and again.
+
+The burst window is counted on the tap times: those of the batch itself to the second, those
+stored before (responses keep only the minute) at the middle of their minute, so a stored
+response is placed at most 30 seconds from its real time, as often early as late. As in the other
+channels, only answers that count take a place: a flagged tap does not crowd out the next
+citizen. An answer tapped within the window of now also takes its place in the counter's live
+window (survey/citizen/flagging.py), so a QR form sent just after it sees it.
 """
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +34,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from survey.citizen.flagging import counter_settings
+from survey.citizen.flagging import (
+    CounterSettings,
+    burst_evidence,
+    burst_window,
+    counter_settings,
+    take_burst_place,
+)
 from survey.flags import Flag
 from survey.hours import is_open
-from survey.models import Channel, Kiosk, Response, utcnow
+from survey.models import Channel, Kiosk, Response, ResponseStatus, utcnow
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import questionnaire_version_id
 from survey.responses import response_values
@@ -37,6 +53,7 @@ MAX_BATCH = 500
 MAX_AGE_DAYS = 7
 CLOCK_SKEW = timedelta(minutes=2)
 DEFAULT_MIN_GAP = 5
+HALF_MINUTE = timedelta(seconds=30)
 # A device id: a UUID, or anything as plain (letters, digits, dashes).
 DEVICE_ID = re.compile(r"[A-Za-z0-9-]{8,64}\Z")
 
@@ -83,12 +100,12 @@ def receive_batch(
         )
     )
     version_id = questionnaire_version_id(definition, session)
+    fresh = sorted((g for g in good if g[0] not in stored_before), key=lambda g: g[1])
+    result.stored += [g[0] for g in good if g[0] in stored_before]
+    window = _BurstWindow.of(session, kiosk, [g[1] for g in fresh], now)
     # Taps in their order, so each one's gap is measured against the one before it.
-    for device_id, tapped, scores in sorted(good, key=lambda g: g[1]):
-        if device_id in stored_before:
-            result.stored.append(device_id)
-            continue
-        flags, evidence = _flags(kiosk, tapped)
+    for device_id, tapped, scores in fresh:
+        flags, evidence = _flags(kiosk, tapped, window)
         values = response_values(
             definition,
             scores,
@@ -110,8 +127,63 @@ def receive_batch(
         except IntegrityError:
             # The same batch arriving twice at once: the other request stored this one.
             session.rollback()
+        else:
+            if window is not None and not flags:
+                window.take(tapped)
         result.stored.append(device_id)
     return result
+
+
+@dataclass
+class _BurstWindow:
+    """The counted responses of a kiosk's counter around a batch's taps, on their tap times."""
+
+    counter_id: int
+    settings: CounterSettings
+    seconds: int
+    limit: int
+    now: datetime
+    taps: list[datetime]  # sorted: this batch's counted taps, to the second
+    stored: list[datetime]  # sorted: responses stored before, at the middle of their minute
+
+    @classmethod
+    def of(cls, session: Session, kiosk: Kiosk, taps: list[datetime], now: datetime):
+        """Read the counter's counted responses in the window before each of `taps`."""
+        if not taps or not current_app.config["FLAG_SUSPICIOUS"]:
+            return None
+        settings = counter_settings(kiosk.counter_id)
+        item = burst_window(settings)
+        seconds = item.get_expiry()
+        minutes = session.scalars(
+            select(Response.submitted_at)
+            .where(
+                Response.counter_id == kiosk.counter_id,
+                Response.status == ResponseStatus.VALID,
+                Response.submitted_at > min(taps) - timedelta(seconds=seconds + 60),
+                Response.submitted_at <= max(taps),
+            )
+            .order_by(Response.submitted_at)
+        )
+        stored = [m + HALF_MINUTE for m in minutes]
+        return cls(kiosk.counter_id, settings, seconds, item.amount, now, [], stored)
+
+    def full(self, tapped: datetime) -> bool:
+        """Tell whether the window before `tapped` already holds the counter's limit."""
+        start = tapped - timedelta(seconds=self.seconds)
+        return _between(self.stored, start, tapped) + _between(self.taps, start, tapped) >= (
+            self.limit
+        )
+
+    def take(self, tapped: datetime) -> None:
+        """Give a counted tap its place (and in the live window, when it was tapped just now)."""
+        bisect.insort(self.taps, tapped)
+        if tapped > self.now - timedelta(seconds=self.seconds):
+            take_burst_place(self.counter_id, self.settings)
+
+
+def _between(times: list[datetime], start: datetime, end: datetime) -> int:
+    """Return how many of the sorted `times` lie in (start, end]."""
+    return bisect.bisect_right(times, end) - bisect.bisect_right(times, start)
 
 
 def _check(
@@ -161,7 +233,9 @@ def _utc(text: object) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _flags(kiosk: Kiosk, tapped: datetime) -> tuple[list[Flag], dict]:
+def _flags(
+    kiosk: Kiosk, tapped: datetime, window: "_BurstWindow | None"
+) -> tuple[list[Flag], dict]:
     """Return the flags of an answer tapped at `tapped` on `kiosk`."""
     config = current_app.config
     if not config["FLAG_SUSPICIOUS"]:
@@ -179,4 +253,8 @@ def _flags(kiosk: Kiosk, tapped: datetime) -> tuple[list[Flag], dict]:
         if gap < minimum:
             flags.append(Flag.KIOSK_GAP)
             evidence[Flag.KIOSK_GAP] = {"seconds": round(gap, 1), "minimum_seconds": minimum}
+    if not flags and window is not None and window.full(tapped):
+        # Only an answer that would count is measured against the burst (as in the QR form).
+        flags.append(Flag.COUNTER_BURST)
+        evidence[Flag.COUNTER_BURST] = burst_evidence(burst_window(settings))
     return flags, evidence
