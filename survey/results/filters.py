@@ -343,14 +343,21 @@ def scope_conditions(connection, request: ResultsRequest) -> list[str]:
     return conditions
 
 
-def _narrowed(query, session: Session, filters: ResultsRequest, agency_ids: set[int]):
-    """Add the questionnaire, days, agencies and channels of `filters` to a responses query."""
+def _narrowed(
+    query,
+    session: Session,
+    filters: ResultsRequest,
+    agency_ids: set[int],
+    every_questionnaire: bool = False,
+):
+    """Add the questionnaire, days, agencies and channels of `filters` to a responses query
+    (every questionnaire's responses when `every_questionnaire`)."""
     scope = agency_scope(session, filters)
     if scope is not None:
         agency_ids = agency_ids & scope
-    query = query.where(
-        Questionnaire.slug == filters.questionnaire, Response.agency_id.in_(agency_ids)
-    )
+    query = query.where(Response.agency_id.in_(agency_ids))
+    if not every_questionnaire:
+        query = query.where(Questionnaire.slug == filters.questionnaire)
     if filters.date_from:
         query = query.where(Response.local_day >= day_number(filters.date_from))
     if filters.date_to:
@@ -404,7 +411,8 @@ def period_request(filters: ResultsRequest, label: str | None) -> ResultsRequest
 
 @dataclass
 class TrustCounts:
-    """An agency's responses by whether they count, with the reasons for those left out."""
+    """An agency's responses by whether they count, with the reasons for those left out, and
+    by the channel they came through (the channel mix beside its index)."""
 
     counted: int = 0
     flagged: int = 0
@@ -412,15 +420,70 @@ class TrustCounts:
     receipt: int = 0  # counted responses from a verified receipt link (case-management software)
     staff_link: int = 0  # counted responses from a receipt link a member of staff made
     reasons: Counter = field(default_factory=Counter)  # Flag -> flagged or excluded responses
+    # Channel -> responses received through it, whether they count, were flagged or excluded.
+    received: Counter = field(default_factory=Counter)
+    # Channel -> responses through it that were flagged or excluded.
+    left_out_by_channel: Counter = field(default_factory=Counter)
+    # The same two, over every questionnaire: the kiosk asks the quick one whatever the
+    # counter's poster asks, and its share of the agency's responses is of all of them.
+    every_received: Counter = field(default_factory=Counter)
+    every_left_out: Counter = field(default_factory=Counter)
 
     @property
     def left_out(self) -> int:
         """Return how many responses the indices leave out (flagged or excluded)."""
         return self.flagged + self.excluded
 
+    @property
+    def total(self) -> int:
+        """Return every response received: counted, flagged or excluded."""
+        return self.counted + self.flagged + self.excluded
+
     def share(self, part: int) -> float | None:
         """Return `part` as a percentage of the counted responses (None when there are none)."""
         return 100 * part / self.counted if self.counted else None
+
+    def channel_share(self, channel: str) -> float | None:
+        """Return the percentage of every response received that came through `channel`."""
+        return 100 * self.received[channel] / self.total if self.total else None
+
+    def channel_left_out_share(self, channel: str) -> float | None:
+        """Return the percentage of `channel`'s responses flagged or excluded (None: none came)."""
+        n = self.received[channel]
+        return 100 * self.left_out_by_channel[channel] / n if n else None
+
+    @property
+    def every_total(self) -> int:
+        """Return every response received, to every questionnaire."""
+        return sum(self.every_received.values())
+
+    @property
+    def kiosk(self) -> int:
+        """Return the responses tapped on the counter's tablet (kiosk), to every questionnaire."""
+        return self.every_received[Channel.KIOSK]
+
+    @property
+    def kiosk_left_out(self) -> int:
+        """Return the kiosk's responses (every questionnaire) flagged or excluded."""
+        return self.every_left_out[Channel.KIOSK]
+
+    @property
+    def kiosk_share(self) -> float | None:
+        """Return the kiosk's percentage of every response received (every questionnaire)."""
+        total = self.every_total
+        return 100 * self.kiosk / total if total else None
+
+    @property
+    def kiosk_left_out_share(self) -> float | None:
+        """Return the percentage of the kiosk's responses flagged or excluded."""
+        return 100 * self.kiosk_left_out / self.kiosk if self.kiosk else None
+
+    def channel_mix(self) -> list[tuple[str, int, float | None, int]]:
+        """Return (channel, responses received, % of all, flagged or excluded) of every channel."""
+        return [
+            (c, self.received[c], self.channel_share(c), self.left_out_by_channel[c])
+            for c in CHANNELS
+        ]
 
     def add(self, other: "TrustCounts") -> None:
         """Add `other`'s counts to these."""
@@ -430,29 +493,47 @@ class TrustCounts:
         self.receipt += other.receipt
         self.staff_link += other.staff_link
         self.reasons.update(other.reasons)
+        self.received.update(other.received)
+        self.left_out_by_channel.update(other.left_out_by_channel)
+        self.every_received.update(other.every_received)
+        self.every_left_out.update(other.every_left_out)
 
 
 def trust_counts(
     session: Session, filters: ResultsRequest, agency_ids: set[int]
 ) -> dict[int, TrustCounts]:
-    """Return, per agency, how many responses count, were flagged or excluded (and why), and how
-    many counted ones came through verified and staff-made receipt links; one grouped query."""
+    """Return, per agency, how many responses count, were flagged or excluded (and why), how
+    many counted ones came through verified and staff-made receipt links, and how many came
+    through each channel (and of those, how many were left out), to the questionnaire asked
+    and to every questionnaire; one grouped query."""
     if not agency_ids:
         return {}
     query = select(
-        Response.agency_id, Response.status, Response.channel, Response.flags, func.count()
+        Response.agency_id,
+        Questionnaire.slug,
+        Response.status,
+        Response.channel,
+        Response.flags,
+        func.count(),
     ).join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-    query = _narrowed(query, session, filters, agency_ids).group_by(
-        Response.agency_id, Response.status, Response.channel, Response.flags
+    query = _narrowed(query, session, filters, agency_ids, every_questionnaire=True).group_by(
+        Response.agency_id, Questionnaire.slug, Response.status, Response.channel, Response.flags
     )
     found: dict[int, TrustCounts] = {}
-    for agency_id, status, channel, flags, n in session.execute(query):
+    for agency_id, slug, status, channel, flags, n in session.execute(query):
         counts = found.setdefault(agency_id, TrustCounts())
+        counts.every_received[channel] += n
+        if status != ResponseStatus.VALID:
+            counts.every_left_out[channel] += n
+        if slug != filters.questionnaire:
+            continue
+        counts.received[channel] += n
         if status == ResponseStatus.VALID:
             counts.counted += n
             counts.receipt += n if channel == Channel.RECEIPT else 0
             counts.staff_link += n if channel == Channel.STAFF_LINK else 0
             continue
+        counts.left_out_by_channel[channel] += n
         if status == ResponseStatus.FLAGGED:
             counts.flagged += n
         elif status == ResponseStatus.EXCLUDED:
@@ -605,7 +686,7 @@ def channel_words(channel: str) -> str:
         "receipt": _("receipt link (verified)"),
         "staff-link": _("link made by staff"),
         "import": _("paper import"),
-        "kiosk": _("kiosk"),
+        "kiosk": _("counter tablet (kiosk)"),
     }.get(channel, channel)
 
 
