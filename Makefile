@@ -28,6 +28,8 @@ run: install
 	@echo
 	@echo "Survey platform: http://127.0.0.1:$(PORT)/"
 	@echo "A demo survey:   $$($(BIN)/flask counters list --format csv | sed -n '2p' | cut -d, -f4)"
+	@echo "A demo kiosk:    $$($(BIN)/flask kiosks enrol MH-PHT-Q1 2>/dev/null)"
+	@echo "                 (opens once, within 15 minutes; another: $(BIN)/flask kiosks enrol MH-PHT-Q1)"
 	@echo
 	$(BIN)/gunicorn --config gunicorn.conf.py app:app
 

@@ -5,16 +5,25 @@ six commune-level committees (wards, communes, a special zone); no district. The
 drawn from a model with real differences (agency and counter effects, item difficulty, 5-10%
 missing answers) so every results page has something true to show. Each receipt-link answer has
 the link it came through, among other links issued and never answered: the response rates.
+
+One counter, KIOSK_COUNTER (a ward's first counter, on the one-tap quick form), has a tablet at
+the counter: a kiosk enrolled three months ago, with the answers tapped on it since, a few of
+them flagged (taps too close together, a burst), so the results show the kiosk's share and its
+flagged share. `make run` prints a one-time link (`flask kiosks enrol KIOSK_COUNTER`) that makes
+the browser that opens it a second kiosk of this counter.
 """
 
+import secrets
 from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from survey.flags import Flag
 from survey.links import new_token
-from survey.models import Agency, Channel, Counter, IssuedReceiptLink, Response, utcnow
+from survey.models import Agency, Channel, Counter, IssuedReceiptLink, Kiosk, Response, utcnow
+from survey.permissions import token_digest
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.versions import ensure_version
 from survey.receipt_links import LinkOrigin, dossier_hash, link_days
@@ -149,6 +158,11 @@ AGENCIES = [
 COUNTER_NAMES = ["Quầy tiếp nhận số 1", "Quầy tiếp nhận số 2", "Quầy trả kết quả"]
 # Counters of these agencies use the one-tap form of Decree 61 instead of the full SIPAS form.
 QUICK_AGENCIES = {"MH-PHT", "MH-DKHN"}
+# The counter with a tablet (kiosk) beside the clerk; the kiosk asks the quick form.
+KIOSK_COUNTER = "MH-PHT-Q1"
+KIOSK_NAME = "Máy tính bảng tại quầy (demo)"
+KIOSK_DAYS = 90
+KIOSK_QUESTIONNAIRE = "counter-quick"
 
 
 def demo_loaded(session: Session) -> bool:
@@ -189,6 +203,18 @@ def load_demo(session: Session, questionnaires: dict[str, Definition], seed: int
         rows += _answers(rng, counter, definition, versions[definition.slug], effect, n, now)
     # A generator of its own, so that the answers above stay the ones drawn before links existed.
     links = _receipt_links(np.random.default_rng(seed + 1), rows, now, link_days())
+    # And one for the kiosk, for the same reason.
+    kiosk_counter = next(c for c, _effect in counters if c.code == KIOSK_COUNTER)
+    kiosk_counter.name = f"{kiosk_counter.name} (có máy tính bảng)"
+    definition = questionnaires[KIOSK_QUESTIONNAIRE]
+    rows += _kiosk_answers(
+        np.random.default_rng(seed + 2),
+        session,
+        kiosk_counter,
+        definition,
+        ensure_version(session, definition).id,
+        now,
+    )
     session.execute(insert(Response), rows)
     session.execute(insert(IssuedReceiptLink), links)
     session.commit()
@@ -231,6 +257,55 @@ def _answers(rng, counter, definition, version_id, effect, n, now) -> list[dict]
     return rows
 
 
+def _kiosk_answers(rng, session, counter, definition, version_id, now) -> list[dict]:
+    """Return the answers tapped on the demo counter's tablet in its KIOSK_DAYS, storing the
+    kiosk itself (its credential is thrown away: only a new enrolment opens a kiosk)."""
+    kiosk = Kiosk(
+        counter=counter,
+        name=KIOSK_NAME,
+        credential_hash=token_digest(secrets.token_urlsafe(32)),
+        enrolled_at=now - timedelta(days=KIOSK_DAYS),
+        last_seen_at=now,
+    )
+    session.add(kiosk)
+    session.flush()
+    rows = []
+    drawn = [_working_time(rng, now, KIOSK_DAYS) for _ in range(int(rng.integers(150, 220)))]
+    moments = sorted(m for m in drawn if m > kiosk.enrolled_at)
+    for i, moment in enumerate(moments):
+        values = {
+            key: int(np.digitize(rng.normal(0.4, 1.0), [-1.1, 0.6])) + 1
+            for key in definition.scale_items
+        }
+        flags = []
+        # A few taps too close after the one before, and a clerk's burst now and then.
+        if rng.random() < 0.05:
+            flags = [Flag.KIOSK_GAP]
+        elif rng.random() < 0.03:
+            flags = [Flag.COUNTER_BURST]
+        row = response_values(
+            definition,
+            values,
+            channel=Channel.KIOSK,
+            questionnaire_id=version_id,
+            counter=counter,
+            submitted_at=moment,
+            flags=flags,
+            evidence={flags[0]: {"demo": True}} if flags else None,
+        )
+        rows.append(
+            row
+            | {
+                "kiosk_id": kiosk.id,
+                "device_response_id": f"demo-{i:06d}",
+                # Most sent at once; some queued while the ward's network was down.
+                "received_at": moment + timedelta(minutes=int(rng.choice([0, 0, 0, 45]))),
+            }
+        )
+    kiosk.last_tap_at = moments[-1] if moments else None
+    return rows
+
+
 def _receipt_links(rng, rows: list[dict], now: datetime, days: int) -> list[dict]:
     """Tie each receipt-link answer in `rows` to a dossier and its link, and add the links that
     were issued and never answered: each counter's response rate is drawn between 25 and 75%."""
@@ -263,13 +338,13 @@ def _receipt_links(rng, rows: list[dict], now: datetime, days: int) -> list[dict
     return links
 
 
-def _working_time(rng, now: datetime) -> datetime:
-    # Office hours on a weekday in Vietnam, within the last 365 days.
+def _working_time(rng, now: datetime, days: int = 365) -> datetime:
+    # Office hours on a weekday in Vietnam, within the last `days` days.
     while True:
         local = (
             now.replace(tzinfo=None)
             + timedelta(hours=7)
-            - timedelta(days=int(rng.integers(0, 365)))
+            - timedelta(days=int(rng.integers(0, days)))
         )
         if local.weekday() < 5:
             break
