@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 AGENCIES, COUNTERS, ITEMS, MISSING = 500, 2000, 16, 0.08
+FIRST_DAY = date(2026, 1, 1)
 
 
-def make_database(path: Path, n: int, seed: int = 7) -> None:
-    """Create the schema with the app's migrations and bulk-insert `n` synthetic responses."""
+def make_database(path: Path, n: int, seed: int = 7, days: int = 28) -> None:
+    """Create the schema with the app's migrations and bulk-insert `n` synthetic responses.
+
+    The responses fall on `days` days from 1 January 2026 (28: one month, this benchmark's
+    own figures; bench/results.py spreads them over a year).
+    """
     from survey import create_app
     from survey.db import make_engine
     from survey.migrate import upgrade
@@ -70,6 +76,10 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
             for c in range(COUNTERS)
         ],
     )
+    first = FIRST_DAY.toordinal()
+    day_numbers = np.array(
+        [int(date.fromordinal(first + d).strftime("%Y%m%d")) for d in range(days)]
+    )
     agency_effect = rng.normal(0, 0.5, AGENCIES)
     counter_effect = agency_effect[counter_agency] + rng.normal(0, 0.3, COUNTERS)
     chunk = 200_000
@@ -86,7 +96,7 @@ def make_database(path: Path, n: int, seed: int = 7) -> None:
         digits = np.concatenate([values, np.zeros((m, 1), np.uint8)], axis=1) + 48  # OVERALL empty
         text = digits.tobytes().decode("ascii")
         width = ITEMS + 1
-        day = 20260101 + rng.integers(0, 28, m)
+        day = day_numbers[rng.integers(0, days, m)]
         rows = [
             (
                 version_id,
@@ -153,12 +163,13 @@ def main() -> None:
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--design", default="srs", help=argparse.SUPPRESS)
+    parser.add_argument("--days", type=int, default=28, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.compute:
         compute(args.compute, args.design)
         return
     if args.make:
-        make_database(args.make, args.n)
+        make_database(args.make, args.n, days=args.days)
         return
     folder = args.keep or Path(tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)

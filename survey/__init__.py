@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["questionnaires"] = load_directory(Path(app.config["QUESTIONNAIRE_DIR"]))
 
     db.init_app(app)
+    from survey.results import cache as results_cache
+
+    results_cache.init_app(app)
     # The limiter first: a flood of posts is refused before any other work (CSRF, forms) is done.
     limiter.init_app(app)
     csrf.init_app(app)

@@ -20,6 +20,10 @@ ENV_SETTINGS = (
     "REPEAT_ADDRESS_LIMIT",
     "OPENING_HOURS",
     "RETENTION_DAYS",
+    "RESULTS_DATABASE_URL",
+    "RESULTS_CACHE_URL",
+    "RESULTS_REFRESH",
+    "RESULTS_REFRESH_SECONDS",
 )
 
 
@@ -67,13 +71,22 @@ def default_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 6 * 3600,  # a citizen may leave the form open while waiting
         "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+        # The results (survey/results/cache.py): read from a replica when set; kept in Redis
+        # (redis://...) or, by default, in instance/results-cache; an old result is served while
+        # a newer one is computed beside the workers ("background") or computed in the request
+        # ("inline"); new responses start a newer computation at most this often.
+        "RESULTS_DATABASE_URL": None,
+        "RESULTS_CACHE_URL": "",
+        "RESULTS_REFRESH": "background",
+        "RESULTS_REFRESH_SECONDS": 30,
+        "RESULTS_REFRESH_TIMEOUT": 600,
     }
 
 
 def environment_overrides() -> dict:
     """Return the settings given in the environment."""
     values = {name: os.environ[name] for name in ENV_SETTINGS if os.environ.get(name)}
-    for name in ("RECEIPT_LINK_DAYS", "PROXY_HOPS", "RETENTION_DAYS"):
+    for name in ("RECEIPT_LINK_DAYS", "PROXY_HOPS", "RETENTION_DAYS", "RESULTS_REFRESH_SECONDS"):
         if name in values:
             values[name] = _whole_number(name, values[name])
     return values

@@ -77,12 +77,46 @@ def init_app(app: Flask) -> None:
     app.extensions["db_engine"] = engine
     app.extensions["db_autocommit_engine"] = make_autocommit_engine(engine)
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    # The results may read from a replica (RESULTS_DATABASE_URL): pages and downloads never
+    # load the primary that citizens write to. Without it they read the primary.
+    replica = app.config.get("RESULTS_DATABASE_URL")
+    results = make_engine(replica) if replica else engine
+    app.extensions["db_results_engine"] = results
+    app.extensions["db_results_sessionmaker"] = (
+        sessionmaker(results, expire_on_commit=False)
+        if replica
+        else app.extensions["db_sessionmaker"]
+    )
     app.teardown_appcontext(_close_session)
 
 
 def engine() -> Engine:
     """Return the current app's engine."""
     return current_app.extensions["db_engine"]
+
+
+def results_engine() -> Engine:
+    """Return the engine the results read from (the replica if one is set, else the primary)."""
+    return current_app.extensions["db_results_engine"]
+
+
+def results_session() -> Session:
+    """Return the session the results pages read with (the replica's, if one is set)."""
+    if current_app.extensions["db_results_engine"] is current_app.extensions["db_engine"]:
+        return session()
+    if "db_results_session" not in g:
+        g.db_results_session = current_app.extensions["db_results_sessionmaker"]()
+    return g.db_results_session
+
+
+def all_engines(app: Flask) -> list[Engine]:
+    """Return every engine of `app`: the primary, its autocommit pool and the results' one."""
+    names = ("db_engine", "db_autocommit_engine", "db_results_engine")
+    found: list[Engine] = []
+    for engine in (app.extensions[name] for name in names):
+        if all(engine is not other for other in found):
+            found.append(engine)
+    return found
 
 
 def session() -> Session:
@@ -103,14 +137,18 @@ def autocommit_connection() -> Connection:
 
 def dispose_engines(app: Flask) -> None:
     """Close every pooled connection of `app` (before a test drops its database, say)."""
-    app.extensions["db_engine"].dispose()
-    app.extensions["db_autocommit_engine"].dispose()
+    for engine in all_engines(app):
+        engine.dispose()
 
 
 def _close_session(_exc) -> None:
-    db_session = g.pop("db_session", None)
-    if db_session is None:
-        return
+    for name in ("db_results_session", "db_session"):
+        db_session = g.pop(name, None)
+        if db_session is not None:
+            _close(db_session)
+
+
+def _close(db_session: Session) -> None:
     try:
         db_session.close()
     except Exception as error:  # noqa: BLE001 - the response is made; a raise would replace it

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -316,3 +317,20 @@ class AuditEntry(Base):
     after: Mapped[dict | None] = mapped_column(JSON)
 
     user: Mapped[User | None] = relationship()
+
+
+class ResultsRevision(Base):
+    """One row whose number grows with every change the results depend on but a new response.
+
+    New responses and issued links show in their tables' highest id; reviews, edits of agencies,
+    counters and questionnaires add one here (survey/results/changes.py). Together they are the
+    data version that the stored results are keyed by (survey/results/cache.py).
+    """
+
+    __tablename__ = "results_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Made anew whenever the row is (a new database, one emptied and started again): results
+    # stored for another database that happened to reach the same numbers are never served.
+    epoch: Mapped[str] = mapped_column(String(32))

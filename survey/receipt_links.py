@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from survey.models import Channel, Counter, IssuedReceiptLink, Response
+from survey.results.changes import raise_revision
 
 SALT = "receipt-link"
 MAX_DOSSIER_LENGTH = 100
@@ -232,4 +233,8 @@ def store_issued_link(session: Session, issued: IssuedLink) -> None:
         .values(expires_at=values["expires_at"])
     )
     if issued.origin is LinkOrigin.API:
-        session.execute(update(row).where(same, row.origin != "api").values(origin="api"))
+        relabelled = session.execute(
+            update(row).where(same, row.origin != "api").values(origin="api")
+        )
+        if relabelled.rowcount:  # the response rates by origin change: so do stored results
+            raise_revision(session.connection())

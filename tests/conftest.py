@@ -16,6 +16,7 @@ from survey.db import make_engine
 from survey.migrate import upgrade
 from survey.models import Agency, ApiToken, Counter, User
 from survey.permissions import new_api_token, token_digest
+from survey.results.changes import start_epoch
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 # argon2's cheapest parameters: the production ones (64 MiB, tested once in test_auth) would
@@ -65,6 +66,7 @@ def database_url(request, tmp_path, sqlite_template) -> str:
             )
         ).scalar()
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        start_epoch(conn)  # the ids start again: results stored for the last test are not these
     engine.dispose()
     return url
 
@@ -81,6 +83,10 @@ def app_config(database_url, tmp_path) -> dict:
         # Tests send forms at once and at any hour: flags are tested on their own.
         "FLAG_SUSPICIOUS": False,
         "PASSWORD_HASH_PARAMETERS": CHEAP_PASSWORD_HASHES,
+        # Stored results in this app's own memory, recomputed in the request whenever the data
+        # changed: each test sees its own numbers at once (test_results_cache.py tests the rest).
+        "RESULTS_CACHE_URL": "simple://",
+        "RESULTS_REFRESH": "inline",
     }
 
 

@@ -48,9 +48,9 @@ from survey.results.filters import (
     FilterError,
     agency_codes,
     parse_filters,
-    visible_rows,
 )
-from survey.results.report import build_report, to_json
+from survey.results.report import to_json
+from survey.results.stored import report_file
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -187,12 +187,12 @@ def indices():
     try:
         filters = parse_filters(request.args, questionnaires)
         # An unknown parent agency is found out only while the rows are read.
-        report = build_report(db.engine(), questionnaires[filters.questionnaire], filters)
+        codes = set(agency_codes(db.results_session(), visible_agency_ids(g.api_user)))
+        definition = questionnaires[filters.questionnaire]
+        body = report_file(definition, filters, "vi", codes, "json", to_json).value
     except FilterError as error:
         return api_error(400, "bad-filter", str(error))
-    codes = agency_codes(db.session(), visible_agency_ids(g.api_user))
-    report["rows"] = visible_rows(report, set(codes))
-    return current_app.response_class(to_json(report), mimetype="application/json")
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @cache

@@ -113,9 +113,16 @@ class _Columns:
 
 
 def load_index_data(
-    engine: Engine, definition: Definition, selection: ResultsRequest, with_details: bool = False
+    engine: Engine,
+    definition: Definition,
+    selection: ResultsRequest,
+    with_details: bool = False,
+    agency_ids: set[int] | None = None,
 ) -> IndexData:
-    """Read the responses `selection` asks for of `definition`'s questionnaire into arrays."""
+    """Read the responses `selection` asks for of `definition`'s questionnaire into arrays.
+
+    `agency_ids`, when given, reads those agencies only (an agency's own page).
+    """
     layouts, widths = _version_layouts(engine, definition)
     statuses = ("valid", "flagged") if selection.include_flagged else ("valid",)
     # "+questionnaire_id" keeps SQLite from walking the index row by row: a plain scan of the
@@ -129,6 +136,10 @@ def load_index_data(
     ]
     with engine.connect() as conn:  # the agency level, parent agency and channel filters
         where += scope_conditions(conn, selection)
+    if agency_ids is not None:
+        where.append(
+            f"agency_id IN ({','.join(str(int(i)) for i in sorted(agency_ids)) or 'NULL'})"
+        )
     params: list = []
     if selection.date_from:
         where.append("local_day >= %s")
@@ -147,7 +158,7 @@ def load_index_data(
             columns = _fetch_columns(raw, " AND ".join(where), params, width, with_details)
     finally:
         raw.close()
-    return _to_index_data(engine, definition, selection, layouts, columns)
+    return _to_index_data(engine, definition, selection, layouts, columns, agency_ids)
 
 
 def _agencies_in_scope(engine: Engine, selection: ResultsRequest, agencies: list) -> list:
@@ -254,12 +265,16 @@ def _empty(width: int) -> _Columns:
     )
 
 
-def _to_index_data(engine, definition, selection, layouts, columns: _Columns) -> IndexData:
+def _to_index_data(
+    engine, definition, selection, layouts, columns: _Columns, agency_ids: set[int] | None
+) -> IndexData:
     scores = _scores(columns, layouts, len(definition.scale_items))
     psu = _psu_codes(columns.counter_ids, columns.psu)
     agencies = _agencies_in_scope(
         engine, selection, _agencies(engine, definition.slug, columns.agency_ids)
     )
+    if agency_ids is not None:
+        agencies = [a for a in agencies if a.id in agency_ids]
     lookup = np.zeros(max((a.id for a in agencies), default=0) + 1, dtype=np.int64)
     for index, agency in enumerate(agencies):
         lookup[agency.id] = index

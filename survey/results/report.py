@@ -101,14 +101,20 @@ def build_report(
     request: ResultsRequest,
     locale: str = "vi",
     include_unpublished: bool = False,
+    agency_ids: set[int] | None = None,
 ) -> dict:
     """Return the report: questionnaire, version, design, confidence, filters, times and rows.
 
     `request` comes checked from `results_request`; agency names and reasons are in `locale`.
     The rows keep every number (for the code that draws pages); files give `output_rows`.
+    With `agency_ids`, only those agencies are read and computed (an agency's page): their rows
+    are the same as in the whole report (each agency is its own stratum), but there is no "*"
+    row and no rank, which need every agency.
     """
     population = read_poststrata(request.poststrata) if request.poststrata else None
-    data = load_index_data(engine, definition, request, with_details=bool(population))
+    data = load_index_data(
+        engine, definition, request, with_details=bool(population), agency_ids=agency_ids
+    )
     responses = data.responses
     if population:
         responses = apply_poststrata(data, population)
@@ -126,6 +132,8 @@ def build_report(
         if responses.n
         else []
     )
+    if agency_ids is not None:
+        rows = [row | {"rank_low": None, "rank_high": None} for row in rows if row["agency"] != "*"]
     with force_locale(locale):
         shaped = [_shape(row, names, include_unpublished) for row in rows]
     now = datetime.now(UTC)

@@ -39,8 +39,6 @@ from survey.results.filters import (
     agency_codes,
     channel_words,
     comments,
-    counter_counts,
-    latest_period,
     parse_filters,
     period_request,
     period_words,
@@ -48,12 +46,8 @@ from survey.results.filters import (
     reason_order,
     sort_rows,
     total_counts,
-    trust_counts,
     usual_questionnaire,
-    verified_shares,
-    visible_rows,
 )
-from survey.results.rates import agency_rate_table, counter_rate_table
 from survey.results.raw import (
     csv_chunks,
     file_chunks,
@@ -62,7 +56,8 @@ from survey.results.raw import (
     raw_rows,
     write_xlsx,
 )
-from survey.results.report import build_report, file_name, to_csv, to_json, to_xlsx
+from survey.results.report import file_name, to_csv, to_json, to_xlsx
+from survey.results.stored import agency_data, overview_data, report_file
 from survey.results.wording import design_text, row_reason_text
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -123,17 +118,13 @@ def _log_download(action: str, name: str, args=None) -> None:
     record_read(db.session(), current_user, action, f"file:{name}", after={"filters": used})
 
 
-def _report(args=None):
-    """Return (filters, report with only the rows this user may see, codes -> ids)."""
-    questionnaires = current_app.extensions["questionnaires"]
-    filters = parse_filters(request.args if args is None else args, questionnaires)
-    ids = visible_agency_ids(current_user)
-    codes = agency_codes(db.session(), ids)
-    report = build_report(
-        db.engine(), questionnaires[filters.questionnaire], filters, str(get_locale())
-    )
-    report["rows"] = visible_rows(report, set(codes))
-    return filters, report, codes
+def _filters(args=None):
+    """Return the checked filters of the URL (FilterError: _bad_filter)."""
+    return parse_filters(request.args if args is None else args, _questionnaires())
+
+
+def _questionnaires() -> dict:
+    return current_app.extensions["questionnaires"]
 
 
 def _words(title: str, axis: str, filters, period: str | None) -> Words:
@@ -166,18 +157,20 @@ def _split(rows: list[dict], label) -> tuple[list[Item], list[str]]:
 
 def overview_page() -> dict:
     """Return what the overview shows: the rows of the period shown, sorted, and its chart."""
-    filters, report, codes = _report()
+    filters = _filters()
+    locale = str(get_locale())
+    definition = _questionnaires()[filters.questionnaire]
+    stored = overview_data(definition, filters, locale, visible_agency_ids(current_user))
+    data = stored.value
+    report, codes, period = data["report"], data["codes"], data["period"]
     periods = sorted({r["period"] for r in report["rows"]})
-    period = filters.shown if filters.shown else latest_period(report["rows"])
-    raw = [r for r in report["rows"] if r["period"] == period and r["level"] == "service"]
+    raw = [r for r in report["rows"] if r["period"] == period]
     # Verified, staff-link, flagged and excluded responses: of the period the table shows.
-    shown = period_request(filters, period)
-    shares = verified_shares(db.session(), shown, set(codes.values()))
-    trust = trust_counts(db.session(), shown, set(codes.values()))
+    trust = data["trust"]
     by_code = {code: trust[i] for code, i in codes.items() if i in trust} | {
         "*": total_counts(trust)
     }
-    by_share = {code: shares.get(i) for code, i in codes.items()}
+    by_share = {code: data["shares"].get(i) for code, i in codes.items()}
     service = sort_rows(
         [published(r) for r in raw], filters, {c: {"verified": v} for c, v in by_share.items()}
     )
@@ -207,12 +200,9 @@ def overview_page() -> dict:
             (r, by_code[r["agency"]]) for r in service if by_code.get(r["agency"], NONE).left_out
         ],
         "charts": {"forest": chart},
-        "agency_choices": [
-            (a.code, a.name(str(get_locale()))) for a in visible_agencies(current_user)
-        ],
-        "rate_table": agency_rate_table(
-            db.session(), shown, set(codes.values()), str(get_locale())
-        ),
+        "agency_choices": [(a.code, a.name(locale)) for a in visible_agencies(current_user)],
+        "rate_table": data["rate_table"],
+        "freshness": stored,
     }
 
 
@@ -246,17 +236,19 @@ def agency_page(code: str) -> dict:
     questionnaires = current_app.extensions["questionnaires"]
     args = request.args
     if "questionnaire" not in args:  # the questionnaire its counters use
-        usual = usual_questionnaire(db.session(), found.id, questionnaires)
+        usual = usual_questionnaire(db.results_session(), found.id, questionnaires)
         if usual:
             args = args.copy()
             args["questionnaire"] = usual
-    filters, report, _codes = _report(args)
-    mine = [published(r) for r in report["rows"] if r["agency"] == found.code]
-    periods = sorted({r["period"] for r in mine})
-    period = filters.shown if filters.shown else latest_period(mine)
-    latest = [r for r in mine if r["period"] == period]
+    filters = _filters(args)
     locale = str(get_locale())
     definition = questionnaires[filters.questionnaire]
+    stored = agency_data(definition, filters, locale, found)
+    data = stored.value
+    report, period = data["report"], data["period"]
+    mine = [published(r) for r in report["rows"] if r["agency"] == found.code]
+    periods = sorted({r["period"] for r in mine})
+    latest = [r for r in mine if r["period"] == period]
     labels = key_labels(definition, locale)
     level = f"{filters.confidence * 100:g}"
     trend_items, trend_out = _split(
@@ -284,10 +276,10 @@ def agency_page(code: str) -> dict:
         ),
     }
     shown = period_request(filters, period)
-    found_comments, total = comments(db.session(), shown, found.id)
+    found_comments, total = comments(db.results_session(), shown, found.id)
     return {
-        "trust": trust_counts(db.session(), shown, {found.id}).get(found.id),
-        "verified": verified_shares(db.session(), shown, {found.id}).get(found.id),
+        "trust": data["trust"],
+        "verified": data["verified"],
         "agency": found,
         "filters": filters,
         "report": report,
@@ -295,8 +287,9 @@ def agency_page(code: str) -> dict:
         "periods": periods,
         "rows": latest,
         "charts": charts,
-        "counters": counter_counts(db.session(), shown, found.id),
-        "rate_table": counter_rate_table(db.session(), shown, found),
+        "counters": data["counters"],
+        "rate_table": data["rate_table"],
+        "freshness": stored,
         "comments": found_comments,
         "comments_total": total,
         "comment_pages": max(1, -(-total // COMMENTS_PER_PAGE)),
@@ -334,9 +327,12 @@ def download(fmt: str):
     """Download the rows this user may see as CSV, XLSX or JSON (suppressed: no numbers)."""
     if fmt not in DOWNLOADS:
         abort(404)
-    filters, report, _codes = _report()
+    filters = _filters()
+    definition = _questionnaires()[filters.questionnaire]
+    codes = set(agency_codes(db.results_session(), visible_agency_ids(current_user)))
     mimetype, render = DOWNLOADS[fmt]
-    body, name = render(report), file_name("chi-so-hai-long", filters, fmt)
+    body = report_file(definition, filters, str(get_locale()), codes, fmt, render).value
+    name = file_name("chi-so-hai-long", filters, fmt)
     _log_download("download.results", name)
     return Response(body, mimetype=mimetype, headers=_attachment(name))
 

@@ -1,0 +1,202 @@
+"""Results computed once per data version and kept where every worker and server finds them.
+
+Why a cache keyed by the data version rather than stored sums (README, "Results at scale"): the
+published numbers are not only sums. Rank intervals, statuses and suppression, post-strata read
+from a file, the `cluster` design's PSU totals and composites whose criteria vary by agency would
+each need its own aggregate kept right through every import, review and questionnaire version;
+every one of them is a place for the stored sums and a fresh computation to drift apart. A cache
+holds exactly what a fresh computation gave, so it cannot differ from one.
+
+How it behaves:
+- The data version (survey/results/changes.py) is read with one cheap query per view. A stored
+  result of the same version is served as it is: nothing is computed.
+- A result of an older version is served at once, with the time it was computed shown on the
+  page, and one newer computation is started beside the web workers: in a forked process at a
+  lower CPU priority, so that citizens' requests go first (`RESULTS_REFRESH = "background"`).
+  New responses start one at most every `RESULTS_REFRESH_SECONDS`; a review or an edit (the
+  revision) starts one at once. One such computation runs at a time (`refresh-slot`).
+- Nothing stored yet (the first view of a set of filters): computed in the request, as before.
+- `RESULTS_REFRESH = "inline"` computes every old result in the request (the tests; a quiet
+  installation); `RESULTS_CACHE_URL = "null://"` keeps nothing.
+
+The store is Redis when `RESULTS_CACHE_URL` is a redis:// URL (shared by every app server), else
+a folder beside the database (`instance/results-cache`, shared by the workers of one machine).
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cachelib import BaseCache, FileSystemCache, NullCache, RedisCache, SimpleCache
+from flask import Flask, current_app, g
+
+from survey import db
+from survey.results import changes
+from survey.results.changes import DataVersion, data_version
+
+DAY = 24 * 3600
+SLOT = "refresh-slot"
+# How much lower than the web workers' a background computation runs (nice(2): 0 to 19).
+NICENESS = 15
+_in_refresh = False  # True in a background computation: what it needs, it computes itself
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A result as kept: the value, the data version it was computed from, and when."""
+
+    value: Any
+    version: DataVersion
+    computed_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A result as served: its value, when it was computed, whether it is of the data now."""
+
+    value: Any
+    computed_at: datetime  # UTC
+    fresh: bool  # computed from the data as they are now
+    refreshing: bool = False  # a newer computation has been started
+
+    @property
+    def computed_at_vietnam(self) -> datetime:
+        """Return when the result was computed, in Vietnam's time."""
+        from survey.timeutil import VIETNAM
+
+        return self.computed_at.astimezone(VIETNAM)
+
+
+def make_store(url: str, folder: Path) -> BaseCache:
+    """Return the store `url` names: redis://..., simple:// (this process), null://, or a folder."""
+    if not url:
+        return FileSystemCache(str(folder), threshold=5000, default_timeout=DAY)
+    scheme = url.partition("://")[0]
+    if scheme in ("redis", "rediss", "unix"):
+        import redis
+
+        return RedisCache(
+            host=redis.Redis.from_url(url), key_prefix="results:", default_timeout=DAY
+        )
+    if scheme == "simple":
+        return SimpleCache(threshold=500, default_timeout=DAY)
+    if scheme == "null":
+        return NullCache()
+    if scheme == "file":
+        return FileSystemCache(url.partition("://")[2], threshold=5000, default_timeout=DAY)
+    raise ValueError(
+        f"RESULTS_CACHE_URL '{url}': use redis://host:port/db, file:///folder, simple:// or null://"
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Attach the results store to `app` and watch the sessions for changes of the data."""
+    if app.config["RESULTS_REFRESH"] not in ("background", "inline"):
+        raise ValueError("RESULTS_REFRESH must be 'background' or 'inline'")
+    app.extensions["results_cache"] = make_store(
+        app.config["RESULTS_CACHE_URL"], Path(app.instance_path) / "results-cache"
+    )
+    changes.watch()
+
+
+def store() -> BaseCache:
+    """Return the current app's results store."""
+    return current_app.extensions["results_cache"]
+
+
+def clear() -> None:
+    """Forget every stored result (after a database is restored from a backup, say)."""
+    store().clear()
+
+
+def _key(name: str, parts: dict) -> str:
+    """Return the store key of a result: its name and parts, and which database it reads."""
+    database = db.results_engine().url.render_as_string(hide_password=True)
+    text = json.dumps([database, name, parts], sort_keys=True, default=str)
+    return f"{name}:{hashlib.sha256(text.encode()).hexdigest()[:40]}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cached(name: str, parts: dict, compute: Callable[[], Any], stale_ok: bool = True) -> Cached:
+    """Return the result `compute()` gives for the data now, or a stored one (see the module).
+
+    `parts` must name everything the result depends on but the data (filters, language, the
+    agencies it covers); `compute` must read the database through `db` when called, not before,
+    since a background computation calls it in another process. With `stale_ok=False` an old
+    result is computed again in the request (for a result made from this one).
+    """
+    keep = store()
+    if isinstance(keep, NullCache):
+        return Cached(compute(), _now(), fresh=True)
+    version = data_version(db.results_engine())
+    key = _key(name, parts)
+    stored = keep.get(key)
+    if isinstance(stored, Stored) and stored.version == version:
+        return Cached(stored.value, stored.computed_at, fresh=True)
+    background = (
+        stale_ok and current_app.config["RESULTS_REFRESH"] == "background" and not _in_refresh
+    )
+    if isinstance(stored, Stored) and background:
+        started = _due(stored, version) and _refresh_in_background(key, compute)
+        return Cached(stored.value, stored.computed_at, fresh=False, refreshing=started)
+    value = compute()
+    stored = Stored(value, version, _now())
+    keep.set(key, stored)
+    return Cached(value, stored.computed_at, fresh=True)
+
+
+def _due(stored: Stored, version: DataVersion) -> bool:
+    """A review or an edit: at once; only new responses or links: after the refresh interval."""
+    if stored.version.revision != version.revision:
+        return True
+    age = (_now() - stored.computed_at).total_seconds()
+    return age >= current_app.config["RESULTS_REFRESH_SECONDS"]
+
+
+def _refresh_in_background(key: str, compute: Callable[[], Any]) -> bool:
+    """Start computing `key` again in a forked process (one at a time); True if started."""
+    keep = store()
+    if not keep.add(SLOT, os.getpid(), timeout=current_app.config["RESULTS_REFRESH_TIMEOUT"]):
+        return False
+    app = current_app._get_current_object()
+    middle = os.fork()
+    if middle:
+        os.waitpid(middle, 0)  # the middle process leaves at once: init reaps the worker
+        return True
+    try:
+        if os.fork() == 0:
+            _compute_and_store(app, keep, key, compute)
+    finally:
+        os._exit(0)
+
+
+def _compute_and_store(app: Flask, keep: BaseCache, key: str, compute: Callable[[], Any]) -> None:
+    """In the forked process: compute at a low priority, store, free the slot."""
+    global _in_refresh
+    _in_refresh = True
+    try:
+        os.nice(NICENESS)
+        _forget_connections(app)
+        version = data_version(db.results_engine())
+        value = compute()
+        keep.set(key, Stored(value, version, _now()))
+    except Exception:  # noqa: BLE001 - logged; the old result stays, the next view tries again
+        app.logger.exception("computing the results %s in the background failed", key)
+    finally:
+        keep.delete(SLOT)
+
+
+def _forget_connections(app: Flask) -> None:
+    """Drop the parent's database connections without closing them (they are still its)."""
+    for name in ("db_session", "db_results_session"):
+        g.pop(name, None)
+    for engine in db.all_engines(app):
+        engine.dispose(close=False)
