@@ -81,7 +81,7 @@ def test_the_overview_shows_each_agencys_channel_mix_and_kiosk_shares(client, wo
     html = get(client, f"/results/?{Q2}", lang)
     heading = {"vi": "Phiếu đến từ kênh nào", "en": "How the responses came"}[lang]
     assert heading in html
-    tablet = {"vi": "máy tính bảng tại quầy (kiosk)", "en": "counter tablet (kiosk)"}[lang]
+    tablet = {"vi": "Máy tính bảng tại quầy (kiosk)", "en": "Counter tablet (kiosk)"}[lang]
     assert f'<th scope="col" class="num">{tablet}</th>' in html
     # OWN: 30 QR, 10 receipt, 5 paper of the 45 SIPAS responses; 20 kiosk taps of its 65 in all,
     # 5 of them flagged or excluded.
