@@ -129,7 +129,7 @@ def flush_redis(url: str) -> None:
 class Server:
     """gunicorn with 2 sync workers serving app:app behind one trusted proxy hop."""
 
-    def __init__(self, database_url: str, limiter_storage: str, log: Path):
+    def __init__(self, database_url: str, limiter_storage: str, log: Path, settings=None):
         self.port = free_port()
         env = os.environ | {
             "DATABASE_URL": database_url,
@@ -138,9 +138,10 @@ class Server:
             "RATELIMIT_STORAGE_URI": limiter_storage,
             "PROXY_HOPS": "1",
         }
-        # Every limit and window is the product's default.
+        # Every limit and window is the product's default, but for the `settings` given.
         for name in WINDOWS + ("OPENING_HOURS",):
             env.pop(name, None)
+        env |= settings or {}
         self.log = log
         self._log_file = log.open("w")
         self.process = subprocess.Popen(

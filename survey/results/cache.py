@@ -153,6 +153,21 @@ def cached(name: str, parts: dict, compute: Callable[[], Any], stale_ok: bool = 
     return Cached(value, stored.computed_at, fresh=True)
 
 
+def memo(name: str, parts: dict, compute: Callable[[], Any]) -> Any:
+    """Return `compute()` stored under `parts` alone: for what a stored result fully decides.
+
+    A page's HTML is made from a stored result and the URL: `parts` then names that result (its
+    computation time) and the URL's arguments, and no data version is needed.
+    """
+    keep = store()
+    key = _key(name, parts)
+    value = keep.get(key)
+    if value is None:
+        value = compute()
+        keep.set(key, value)
+    return value
+
+
 def _due(stored: Stored, version: DataVersion) -> bool:
     """A review or an edit: at once; only new responses or links: after the refresh interval."""
     if stored.version.revision != version.revision:

@@ -14,6 +14,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from survey import db
 from survey.console.audit import clean_text, record_read
@@ -27,6 +28,7 @@ from survey.permissions import (
     visible_agencies,
     visible_agency_ids,
 )
+from survey.results.cache import memo
 from survey.results.charts import Item, Words, forest_plot, trend_chart
 from survey.results.filters import (
     CAUTION,
@@ -155,12 +157,19 @@ def _split(rows: list[dict], label) -> tuple[list[Item], list[str]]:
     return items, left_out
 
 
-def overview_page() -> dict:
-    """Return what the overview shows: the rows of the period shown, sorted, and its chart."""
+def _overview_stored():
+    """Return (filters, locale, the overview's stored result for this user's agencies)."""
     filters = _filters()
     locale = str(get_locale())
     definition = _questionnaires()[filters.questionnaire]
-    stored = overview_data(definition, filters, locale, visible_agency_ids(current_user))
+    ids = visible_agency_ids(current_user)
+    return filters, locale, overview_data(definition, filters, locale, ids)
+
+
+def overview_page(stored=None) -> dict:
+    """Return what the overview shows: the rows of the period shown, sorted, and its chart."""
+    filters, locale, found = _overview_stored()
+    stored = stored or found
     data = stored.value
     report, codes, period = data["report"], data["codes"], data["period"]
     periods = sorted({r["period"] for r in report["rows"]})
@@ -209,13 +218,31 @@ def overview_page() -> dict:
 @bp.get("/")
 @login_required
 def overview():
-    """Show each visible agency's service index, its interval, rank and change."""
-    return render_template(
-        "results/overview.html",
-        **overview_page(),
-        questionnaires=current_app.extensions["questionnaires"],
-        locale=str(get_locale()),
+    """Show each visible agency's service index, its interval, rank and change.
+
+    The page's content is rendered once per stored result and set of URL arguments (500
+    agencies make a large table and chart); the layout around it is rendered per request.
+    """
+    _unused, locale, stored = _overview_stored()
+    parts = {
+        "computed_at": stored.computed_at.isoformat(),
+        "fresh": stored.fresh,
+        "args": sorted(request.args.items(multi=True)),
+        "locale": locale,
+        "role": current_user.role,
+        "agencies": sorted(visible_agency_ids(current_user)),
+    }
+    body = memo(
+        "overview-html",
+        parts,
+        lambda: render_template(
+            "results/_overview_body.html",
+            **overview_page(stored),
+            questionnaires=_questionnaires(),
+            locale=locale,
+        ),
     )
+    return render_template("results/overview.html", body=Markup(body))
 
 
 @bp.get("/chart/<name>.<fmt>")
