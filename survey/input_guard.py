@@ -4,13 +4,15 @@ A NUL byte or text that is not UTF-8 (a lone surrogate among it) in the path, th
 form value is a 400 in the visitor's language (JSON under /api/): PostgreSQL refuses NUL in text
 and no hash or database takes a lone surrogate. The platform takes no uploads, so a file part
 is refused too. Integer URL parts beyond the databases' integer range are a 404, not an
-overflow inside the query.
+overflow inside the query. JSON nested too deeply for the parser is malformed JSON (a 400 from
+`request.get_json()`, or None with `silent=True`), not a RecursionError.
 """
 
 import re
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
@@ -97,9 +99,24 @@ def check_request() -> None:
             raise BadInput(BAD_CHARACTERS)
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with nesting deep enough to exhaust the parser read as malformed JSON.
+
+    `request.get_json()` turns a ValueError into a 400 (None when silent); a RecursionError
+    went on up as a 500 (the kiosk's answers, found by bench/fuzz.py).
+    """
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("JSON nested too deeply") from error
+
+
 def init_app(app: Flask) -> None:
     """Bound the integer converter and check every request (call before the blueprints)."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.json = BoundedJSONProvider(app)
     # After the rate limiter (a flood is refused before its body is read) but before the CSRF
     # check, which parses the form: the raw body must still be there to read strictly.
     hooks = app.before_request_funcs.setdefault(None, [])

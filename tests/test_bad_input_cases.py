@@ -153,3 +153,42 @@ def test_a_lone_surrogate_in_the_api_is_a_json_422(client, make_token, make_coun
 def test_an_overflowing_counter_id_is_404(app, client, world, login, path):
     login(client, "admin@example.vn")
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body", ["[" * 50_000 + "]" * 50_000, '{"a": ' * 30_000 + "1" + "}" * 30_000]
+)
+def test_deeply_nested_json_from_a_kiosk_is_a_json_400(app, runner, make_counter, body):
+    # Found by bench/fuzz.py: the kiosk's answers read JSON that exhausted the parser (a 500).
+    from test_kiosk import cli_enrolment_url, open_enrolment
+
+    counter = make_counter(questionnaire="counter-quick")
+    tablet = app.test_client()
+    assert open_enrolment(tablet, cli_enrolment_url(runner, counter.code)).status_code == 303
+    before = counts(app)
+    reply = tablet.post("/k/answers", data=body, content_type="application/json")
+    assert reply.status_code == 400
+    assert reply.mimetype == "application/json" and reply.get_json()["error"] == "bad-batch"
+    assert counts(app) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="survey/kiosk/answers.py _utc: astimezone(UTC) of year 1 at +14:00 overflows (found by "
+    "bench/fuzz.py); the fix, catching OverflowError there, belongs to the kiosk's owner",
+)
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_tap_time_at_the_ends_of_the_calendar_is_refused_per_entry(
+    app, runner, make_counter, moment
+):
+    from test_kiosk import cli_enrolment_url, open_enrolment
+
+    counter = make_counter(questionnaire="counter-quick")
+    tablet = app.test_client()
+    assert open_enrolment(tablet, cli_enrolment_url(runner, counter.code)).status_code == 303
+    before = counts(app)
+    entry = {"id": "fuzz-0001-entry", "tapped_at": moment, "answers": {"Q1": 5, "Q2": 4}}
+    reply = tablet.post("/k/answers", json=[entry])
+    assert reply.status_code == 200
+    assert reply.get_json()["stored"] == [] and reply.get_json()["errors"]
+    assert counts(app) == before
