@@ -7,7 +7,8 @@ path (a survey or receipt link cut to its prefix), status, size and duration, an
 whatever `access_log_format` says: the logger class below hands gunicorn no other value.
 
 Environment: GUNICORN_BIND (default 127.0.0.1:$PORT, PORT default 5000), GUNICORN_WORKERS
-(default 2), GUNICORN_ACCESS_LOG (default "-", standard output; "off" for none).
+(default 2), GUNICORN_THREADS (default 4 per worker), GUNICORN_ACCESS_LOG (default "-", standard
+output; "off" for none).
 """
 
 import os
@@ -16,6 +17,10 @@ from gunicorn.glogging import Logger
 
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT') or '5000'}"
 workers = int(os.environ.get("GUNICORN_WORKERS") or 2)
+# Threads per worker (gunicorn's gthread worker): a citizen's form is answered beside an
+# evaluator's download instead of waiting behind it (bench/results.py), and a slow database
+# call holds one thread, not the whole worker.
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 # A worker busy longer than this is restarted; nginx in front buffers request bodies, so slow
 # clients never hold a worker (docs/deploy.md).
 timeout = 30

@@ -2,10 +2,10 @@
 times while evaluators load them.
 
 For each size, bench/indices.py's synthetic province (500 agencies, 2,000 counters, 16 criteria)
-is spread over a year (1 January to 31 December 2026) and served by real gunicorn (2 sync workers,
-SQLite, the results stored in a folder and refreshed in the background as in production; rate
-limits out of the way). An evaluator signs in and loads `/results/` (quarters), one agency's page,
-and the CSV and XLSX downloads:
+is spread over a year (1 January to 31 December 2026) and served by real gunicorn as production
+serves it (gunicorn.conf.py: 2 workers of 4 threads; SQLite; the results stored in a folder and
+refreshed in the background; rate limits out of the way). An evaluator signs in and loads
+`/results/` (quarters), one agency's page, and the CSV and XLSX downloads:
 - first view: nothing stored yet, computed in the request (what every view cost before);
 - median of 7 views of each (the figures of the target: <= 300 ms at 1,000,000);
 - the first view after 40 new responses arrived (the old result is served while a newer one is
@@ -150,7 +150,7 @@ def run(path: Path, n: int, seconds: float, work: Path) -> None:
     server = Server(f"sqlite:///{path}", "memory://", work / f"gunicorn-{n}.log", settings)
     try:
         browser = sign_in(server.port)
-        print(f"\n{n:,} responses over a year, 500 agencies (SQLite, 2 gunicorn workers)")
+        print(f"\n{n:,} responses over a year, 500 agencies (SQLite, gunicorn 2 x 4 threads)")
         first = {name: timed(browser, url) for name, url in URLS.items()}
         medians = {
             name: statistics.median(timed(browser, url) for _ in range(7))

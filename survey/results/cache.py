@@ -26,6 +26,7 @@ a folder beside the database (`instance/results-cache`, shared by the workers of
 import hashlib
 import json
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -198,6 +199,9 @@ def _compute_and_store(app: Flask, keep: BaseCache, key: str, compute: Callable[
     global _in_refresh
     _in_refresh = True
     try:
+        # Forked from a threaded worker, a lock another thread held stays held here: should the
+        # computation ever hang on one, the alarm ends it, and the slot expires by itself.
+        signal.alarm(int(app.config["RESULTS_REFRESH_TIMEOUT"]))
         os.nice(NICENESS)
         _forget_connections(app)
         version = data_version(db.results_engine())
