@@ -344,3 +344,20 @@ def test_a_manager_never_gets_a_file_stored_for_an_evaluator(app, client, world,
     login(other, "manager@example.vn")
     mine = other.get("/results/download.json?period=quarter").get_json()
     assert "OTHER" not in {r["agency"] for r in mine["rows"]}
+
+
+def test_clearing_the_stored_results_after_a_restore(app, runner, world, login, client):
+    """`flask results clear-cache` (after a restore) starts a new epoch and empties the store:
+    the next view computes again."""
+    answer_two_quarters(app, world)
+    login(client, "evaluator@example.vn")
+    client.get("/results/download.csv?period=quarter")
+    before = version(app)
+    kept = app.extensions["results_cache"]._cache  # the tests' store: SimpleCache, a dict
+    assert any(key.startswith("file-csv:") for key in kept)
+    result = runner.invoke(args=["results", "clear-cache"])
+    assert result.exit_code == 0, result.output
+    assert "cleared" in result.output and not kept
+    after = version(app)
+    assert after.epoch != before.epoch and after.revision == 0
+    assert client.get("/results/download.csv?period=quarter").status_code == 200

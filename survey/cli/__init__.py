@@ -175,6 +175,7 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     from survey.cli import indices as cli_indices
     from survey.cli import kiosks as cli_kiosks
+    from survey.cli import results as cli_results
     from survey.cli import retention as cli_retention
     from survey.cli import staff as cli_staff
     from survey.cli import tokens as cli_tokens
@@ -186,4 +187,5 @@ def init_app(app: Flask) -> None:
     cli_retention.register(app)
     cli_tokens.register(app)
     cli_kiosks.register(app)
+    cli_results.register(app)
     _check_database_first(app)
