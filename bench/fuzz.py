@@ -252,6 +252,17 @@ def multipart(data: dict) -> tuple[str, bytes]:
     ) + f"--{boundary}--\r\n".encode()
 
 
+def stable(value):
+    """Return `value` with its file objects replaced by their content: a repr without addresses."""
+    if isinstance(value, io.BytesIO):
+        return value.getvalue()
+    if isinstance(value, tuple | list):
+        return [stable(v) for v in value]
+    if isinstance(value, dict):
+        return [(stable(k), stable(v)) for k, v in value.items()]
+    return value
+
+
 def as_bytes(body) -> bytes:
     return body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
 
@@ -330,7 +341,7 @@ class World:
         example's later draws and keeps its first ones, varies the whole request.
         """
         value = data.draw(strategy)
-        folded = repr((self.rng.getrandbits(64), value)).encode("utf-8", "surrogatepass")
+        folded = repr((self.rng.getrandbits(64), stable(value))).encode("utf-8", "surrogatepass")
         self.rng.seed(int.from_bytes(hashlib.blake2b(folded, digest_size=8).digest()))
         return value
 
@@ -683,7 +694,8 @@ class World:
             # Without the device cookie, or with a forged one, or on the wrong content type.
             browser = Browser(self.port, self.rng, self.record)
             if self.rng.random() < 0.5:
-                browser.cookies = {name: self.noise(data) for name in self.kiosk.cookies}
+                forged = self.noise(data)  # one draw, however many cookies the kiosk holds
+                browser.cookies = {name: forged for name in self.kiosk.cookies}
             ctype = self.rng.choice(["application/json", "text/plain", FORM])
             browser.send("kiosk", "POST", "/k/answers", b"[]", ctype)
         elif kind == 4:
@@ -781,7 +793,7 @@ class World:
         method(data)
 
 
-def fuzz(world: World, requests: int, seed_value: int) -> None:
+def fuzz(world: World, requests: int, seed_value: int) -> int:
     """Run steps drawn by Hypothesis (seeded) until `requests` malformed requests are sent."""
     problems: list[BaseException] = []
     round_number = 0
@@ -816,6 +828,7 @@ def fuzz(world: World, requests: int, seed_value: int) -> None:
         round_number += 1
         if problems:
             raise problems[0]
+    return round_number
 
 
 # ---------------------------------------------------------------- the server side
@@ -869,6 +882,12 @@ def tracebacks(log: str, limit: int = 3) -> list[str]:
     return found
 
 
+def causes(log: str) -> Tally:
+    """Count the exceptions that end the tracebacks of the log (type and message)."""
+    found = re.findall(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)+(\S.*)$", log, re.M)
+    return Tally(line[:160] for line in found)
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -907,6 +926,8 @@ def report(record: Record, before: dict, after: dict, seconds: float, log: str) 
         print(f"      content type {error['content_type']}, body {error['body']!r}")
     for block in tracebacks(log) if fuzz_5xx or "Traceback" in log else []:
         print("--- from the gunicorn log:\n" + block)
+    for cause, n in causes(log).most_common():
+        print(f"  {n} × {cause}")
     stored = after["responses"] - before["responses"]
     print(
         f"responses: {before['responses']} before, {after['responses']} after, {stored} stored; "
@@ -971,12 +992,13 @@ def main(argv: list[str] | None = None) -> int:
             world.setup()
             before = row_counts(url)
             start = time.monotonic()
-            fuzz(world, args.requests, args.seed)
+            rounds = fuzz(world, args.requests, args.seed)
             seconds = time.monotonic() - start
         finally:
             server.stop()
         after = row_counts(url)
         good = report(record, before, after, seconds, log_path.read_text(errors="replace"))
+        print(f"Hypothesis rounds: {rounds} (seeds {args.seed}…{args.seed + rounds - 1})")
     return 0 if good else 1
 
 
