@@ -22,7 +22,7 @@ def test_a_short_fuzz_run_on_sqlite_gives_no_server_error():
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-5000:]
-    assert re.search(r"malformed requests: 3\d\d; server errors \(5xx\): 0\b", output), output
+    assert re.search(r"malformed requests: 300 \(.*\); server errors \(5xx\): 0\n", output), output
     # Every acknowledged submission was stored, no more.
     stored = re.search(r"(\d+) stored; (\d+) acknowledged", output)
     assert stored and stored.group(1) == stored.group(2), output
