@@ -230,7 +230,10 @@ def _utc(text: object) -> datetime | None:
         return None
     if moment.tzinfo is None:
         return None  # a device's local time would be ambiguous
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 at +14:00 or year 9999 at -14:00: outside the calendar in UTC
+        return None
 
 
 def _flags(
