@@ -9,7 +9,7 @@ refreshed in the background; rate limits out of the way). An evaluator signs in 
 - first view: nothing stored yet, computed in the request (what every view cost before);
 - median of 7 views of each (the figures of the target: <= 300 ms at 1,000,000);
 - the first view after 40 new responses arrived (the old result is served while a newer one is
-  computed in a forked process at a low priority).
+  computed in a forked process at a low priority), and how long until every newer one is done.
 Then citizens (4 threads, each a whole respondent: GET the form, POST it) run alone for 15 s,
 and again for 15 s while 2 evaluators reload those four URLs without a pause: the citizens'
 median must stay within 2x of its idle figure.
@@ -91,6 +91,23 @@ def timed(browser: Browser, url: str) -> float:
     return seconds
 
 
+def settle(browser: Browser, limit: float = 300.0) -> float:
+    """Wait until every URL gives the newer result (the background computations are done), so
+    that the citizens' idle figure is idle; return the seconds waited."""
+    start = time.monotonic()
+    stale = {name: browser.request("GET", url)[1] for name, url in URLS.items()}
+    waiting = set(URLS)
+    while waiting and time.monotonic() - start < limit:
+        time.sleep(2)
+        for name in list(waiting):
+            body = browser.request("GET", URLS[name])[1]
+            if body != stale[name] and "brought up to date" not in body:
+                waiting.discard(name)
+    if waiting:
+        print(f"    (still computing after {limit:.0f} s: {', '.join(sorted(waiting))})")
+    return time.monotonic() - start
+
+
 def respondent(port: int, counter: int) -> float:
     """One citizen: GET the form at `counter`, POST it; return the seconds, or -1 on failure."""
     browser = Browser(port)
@@ -160,12 +177,14 @@ def run(path: Path, n: int, seconds: float, work: Path) -> None:
             if respondent(server.port, counter + 1) < 0:
                 raise RuntimeError("a citizen's form failed")
         after = {name: timed(browser, url) for name, url in URLS.items()}
+        settled = settle(browser)
         print(f"  {'':14} {'first view':>12} {'median of 7':>12} {'after new':>12}")
         for name in URLS:
             print(
                 f"  {name:14} {ms(first[name]):>12} {ms(medians[name]):>12} {ms(after[name]):>12}"
             )
 
+        print(f"  newer results computed in the background within {settled:.0f} s")
         idle = citizens(server.port, seconds)
         until, views = threading.Event(), []
         readers = [
