@@ -18,7 +18,8 @@ medians and the ratio (target: ours >= 10 x the peer's). Every server is stopped
 group) at the end, also on error; every request goes to 127.0.0.1.
 
 Run: .venv/bin/python bench/peer.py [--runs 3] [--duration 20] [--concurrency 32]
-     [--limits memory|redis] [--peer-dir ~/.cache/peer]
+     [--limits memory|redis] [--peer-dir ~/.cache/peer] [--threads 1]
+(`--threads 4`: both servers with 4 threads per worker, as gunicorn.conf.py serves ours.)
 """
 
 import argparse
@@ -54,7 +55,7 @@ ANSWERS_PER_PEER_RESPONSE = 17  # 16 criteria and the comment
 class PeerServer:
     """The peer's gunicorn (2 sync workers) on a copy of its SQLite database."""
 
-    def __init__(self, peer_dir: Path, database: Path, log_path: Path):
+    def __init__(self, peer_dir: Path, database: Path, log_path: Path, threads: int = 1):
         self.port = free_port()
         survey_id = int((peer_dir / "survey_id.sqlite").read_text().strip())
         self.url = f"http://127.0.0.1:{self.port}/survey/{survey_id}/"
@@ -80,6 +81,8 @@ class PeerServer:
                 str(peer_dir / "project"),
                 "--timeout",
                 "60",
+                "--threads",
+                str(threads),
             ],
             # Not from here: our own `survey` package would shadow the peer's Django app.
             cwd=peer_dir / "project",
@@ -181,6 +184,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up each")
     parser.add_argument("--limits", choices=["memory", "redis"], default="memory")
     parser.add_argument("--peer-dir", default="~/.cache/peer")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker, the same for both servers"
+    )
     args = parser.parse_args()
     peer_dir = Path(args.peer_dir).expanduser()
     if not (peer_dir / "survey_id.sqlite").exists():
@@ -188,7 +194,8 @@ def main() -> None:
         subprocess.run(["bash", str(PEER_TOOLS / "setup.sh"), str(peer_dir)], check=True)
     limiter = REDIS if args.limits == "redis" and redis_reachable() else "memory://"
     print(
-        f"gunicorn 2 sync workers each, SQLite; loadgen.py -c {args.concurrency} "
+        f"gunicorn 2 workers each ({'sync' if args.threads == 1 else f'{args.threads} threads'}), "
+        f"SQLite; loadgen.py -c {args.concurrency} "
         f"-d {args.duration:g}, {args.runs} alternating runs after {args.warmup:g} s of warm-up; "
         f"our limits in {limiter.split(':')[0]}; {os.cpu_count()} cores",
         flush=True,
@@ -212,9 +219,11 @@ def main() -> None:
         cpu: dict[str, list[float]] = {"peer": [], "ours": []}
         ratios = []
         try:
-            peer = PeerServer(peer_dir, tmp / "peer.sqlite3", tmp / "peer-gunicorn.log")
+            peer = PeerServer(
+                peer_dir, tmp / "peer.sqlite3", tmp / "peer-gunicorn.log", args.threads
+            )
             servers.append(peer)
-            ours = Server("app:app", f"sqlite:///{ours_db}", limiter)
+            ours = Server("app:app", f"sqlite:///{ours_db}", limiter, threads=args.threads)
             servers.append(ours)
             ours_url = f"http://127.0.0.1:{ours.port}/s/benchtoken"
             targets = {

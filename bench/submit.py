@@ -114,10 +114,15 @@ def redis_reachable() -> bool:
 
 
 class Server:
-    """gunicorn with 2 sync workers serving `target` on a free loopback port."""
+    """gunicorn with 2 workers (sync, or of `threads` threads) serving `target` on a free port."""
 
     def __init__(
-        self, target: str, database_url: str, limiter_storage: str, extra_env: dict | None = None
+        self,
+        target: str,
+        database_url: str,
+        limiter_storage: str,
+        extra_env: dict | None = None,
+        threads: int = 1,
     ):
         self.port = free_port()
         EMPTY_CONFIG.write_text("")
@@ -139,6 +144,8 @@ class Server:
                 str(EMPTY_CONFIG),
                 "-w",
                 "2",
+                "--threads",
+                str(threads),
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--log-level",
