@@ -45,7 +45,13 @@ class NotJson(UnsupportedMediaType):
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:...>` limited to the ids a database can hold: a larger number matches no page."""
+    """`<int:...>` limited to the ids a database can hold: a larger number matches no page.
+
+    ASCII digits only: Werkzeug's own accepts any Unicode digit, so `/console/counters/٣` (an
+    Arabic-Indic 3) would act on counter 3 under a URL that names no counter.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)

@@ -155,6 +155,16 @@ def test_an_overflowing_counter_id_is_404(app, client, world, login, path):
     assert client.get(path).status_code == 404
 
 
+def test_an_id_in_other_digits_names_no_counter(app, client, world, login):
+    """Found by bench/fuzz.py: Werkzeug's integers read any Unicode digit, so an Arabic-Indic
+    digit reached the counter of that number."""
+    login(client, "admin@example.vn")
+    counter = world.counter_own
+    assert client.get(f"/console/counters/{counter}").status_code == 200
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(counter))
+    assert client.get(f"/console/counters/{arabic}").status_code == 404
+
+
 @pytest.mark.parametrize(
     "body", ["[" * 50_000 + "]" * 50_000, '{"a": ' * 30_000 + "1" + "}" * 30_000]
 )
