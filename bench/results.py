@@ -18,6 +18,7 @@ Run: .venv/bin/python bench/results.py [--sizes 100000 1000000] [--keep DIR] [--
 """
 
 import argparse
+import http.client
 import re
 import statistics
 import subprocess
@@ -92,20 +93,31 @@ def timed(browser: Browser, url: str) -> float:
 
 
 def settle(browser: Browser, limit: float = 300.0) -> float:
-    """Wait until every URL gives the newer result (the background computations are done), so
-    that the citizens' idle figure is idle; return the seconds waited."""
+    """Wait until every URL gives a result of the data now (no background computation left),
+    so that the citizens' idle figure is idle; return the seconds waited."""
     start = time.monotonic()
-    stale = {name: browser.request("GET", url)[1] for name, url in URLS.items()}
     waiting = set(URLS)
     while waiting and time.monotonic() - start < limit:
         time.sleep(2)
         for name in list(waiting):
-            body = browser.request("GET", URLS[name])[1]
-            if body != stale[name] and "brought up to date" not in body:
+            if up_to_date(browser, URLS[name]):
                 waiting.discard(name)
     if waiting:
         print(f"    (still computing after {limit:.0f} s: {', '.join(sorted(waiting))})")
     return time.monotonic() - start
+
+
+def up_to_date(browser: Browser, url: str) -> bool:
+    """Tell whether `url` gives a result of the data now (files: a header; pages: no note)."""
+    conn = http.client.HTTPConnection("127.0.0.1", browser.port, timeout=60)
+    try:
+        conn.request("GET", url, headers={"Cookie": browser.cookie})
+        reply = conn.getresponse()
+        body = reply.read().decode("utf-8", "replace")
+        header = reply.getheader("X-Results-Up-To-Date")
+    finally:
+        conn.close()
+    return header == "yes" if header else "brought up to date" not in body
 
 
 def respondent(port: int, counter: int) -> float:

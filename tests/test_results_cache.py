@@ -247,8 +247,10 @@ def test_old_results_are_served_while_a_forked_process_computes_new_ones(
     assert client.get(url).get_data() == first
     assert "the figures are brought up to date" not in _overview_rows(client)
     store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
-    # The old file at once, and a newer one computed beside the worker.
-    assert client.get(url).get_data() == first
+    # The old file at once, saying so, and a newer one computed beside the worker.
+    stale = client.get(url)
+    assert stale.get_data() == first and stale.headers["X-Results-Up-To-Date"] == "no"
+    assert stale.headers["X-Results-Computed-At"].startswith("20")
     page = _overview_rows(client)
     assert "the figures are brought up to date" in page
     _wait_for(lambda: client.get(url).get_data() != first)
@@ -263,6 +265,7 @@ def test_old_results_are_served_while_a_forked_process_computes_new_ones(
     _wait_for(lambda: _json_rows_equal(client, fresh))
     assert reply.status_code == 200
     _wait_for(lambda: "the figures are brought up to date" not in _overview_rows(client))
+    _wait_for(lambda: client.get(url).headers["X-Results-Up-To-Date"] == "yes")
 
 
 def _json_rows_equal(client, fresh) -> bool:

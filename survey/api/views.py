@@ -189,10 +189,12 @@ def indices():
         # An unknown parent agency is found out only while the rows are read.
         codes = set(agency_codes(db.results_session(), visible_agency_ids(g.api_user)))
         definition = questionnaires[filters.questionnaire]
-        body = report_file(definition, filters, "vi", codes, "json", to_json).value
+        stored = report_file(definition, filters, "vi", codes, "json", to_json)
     except FilterError as error:
         return api_error(400, "bad-filter", str(error))
-    return current_app.response_class(body, mimetype="application/json")
+    return current_app.response_class(
+        stored.value, mimetype="application/json", headers=stored.headers()
+    )
 
 
 @cache

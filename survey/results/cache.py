@@ -65,6 +65,13 @@ class Cached:
     fresh: bool  # computed from the data as they are now
     refreshing: bool = False  # a newer computation has been started
 
+    def headers(self) -> dict[str, str]:
+        """Return the headers that say how old a file is (downloads and the API)."""
+        return {
+            "X-Results-Computed-At": self.computed_at.isoformat(timespec="seconds"),
+            "X-Results-Up-To-Date": "yes" if self.fresh else "no",
+        }
+
     @property
     def computed_at_vietnam(self) -> datetime:
         """Return when the result was computed, in Vietnam's time."""

@@ -358,10 +358,10 @@ def download(fmt: str):
     definition = _questionnaires()[filters.questionnaire]
     codes = set(agency_codes(db.results_session(), visible_agency_ids(current_user)))
     mimetype, render = DOWNLOADS[fmt]
-    body = report_file(definition, filters, str(get_locale()), codes, fmt, render).value
+    stored = report_file(definition, filters, str(get_locale()), codes, fmt, render)
     name = file_name("chi-so-hai-long", filters, fmt)
     _log_download("download.results", name)
-    return Response(body, mimetype=mimetype, headers=_attachment(name))
+    return Response(stored.value, mimetype=mimetype, headers=_attachment(name) | stored.headers())
 
 
 def _attachment(name: str) -> dict:
