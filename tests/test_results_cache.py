@@ -364,3 +364,46 @@ def test_clearing_the_stored_results_after_a_restore(app, runner, world, login, 
     after = version(app)
     assert after.epoch != before.epoch and after.revision == 0
     assert client.get("/results/download.csv?period=quarter").status_code == 200
+
+
+def test_a_file_made_from_an_older_report_says_so_and_keeps_its_version(
+    app_config, tmp_path, make_agency, make_counter, login
+):
+    """A new file made from a stored report that is not yet due again is of that report's data
+    version: it says it is not up to date, and is computed again in its turn."""
+    from survey import create_app
+    from test_console_support import build_world
+
+    app = create_app(
+        app_config
+        | {
+            "RESULTS_REFRESH": "background",
+            "RESULTS_CACHE_URL": f"file://{tmp_path / 'cache'}",
+            "RESULTS_REFRESH_SECONDS": 3600,
+        }
+    )
+    try:
+        world = build_world(app, make_agency, make_counter)
+        answer_two_quarters(app, world)
+        client = app.test_client()
+        login(client, "evaluator@example.vn")
+        assert client.get("/results/download.csv?period=quarter").status_code == 200
+        old = version(app)
+        store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
+        first_json = client.get("/results/download.json?period=quarter")
+        assert first_json.headers["X-Results-Up-To-Date"] == "no"
+        with app.app_context():
+            stored_report = build_report(
+                db.engine(),
+                app.extensions["questionnaires"]["sipas-service"],
+                ResultsRequest(period="quarter"),
+            )
+        # The report as it was: the 8 new answers are not in it yet.
+        own = [r for r in first_json.get_json()["rows"] if r["agency"] == "OWN"]
+        fresh_own = [r for r in output_rows(stored_report) if r["agency"] == "OWN"]
+        assert {r["n"] for r in own if r["key"] == "service"} != {
+            r["n"] for r in fresh_own if r["key"] == "service"
+        }
+        assert version(app) != old
+    finally:
+        db.dispose_engines(app)

@@ -16,6 +16,9 @@ How it behaves:
   New responses start one at most every `RESULTS_REFRESH_SECONDS`; a review or an edit (the
   revision) starts one at once. One such computation runs at a time (`refresh-slot`).
 - Nothing stored yet (the first view of a set of filters): computed in the request, as before.
+- A result made from another stored one (the overview, a file: from the whole report) uses that
+  one while it is not yet due again, and is stored with its data version: so the whole report
+  is computed once per refresh, not once for each page and file made from it.
 - `RESULTS_REFRESH = "inline"` computes every old result in the request (the tests; a quiet
   installation); `RESULTS_CACHE_URL = "null://"` keeps nothing.
 
@@ -27,6 +30,7 @@ import hashlib
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +49,8 @@ SLOT = "refresh-slot"
 # How much lower than the web workers' a background computation runs (nice(2): 0 to 19).
 NICENESS = 15
 _in_refresh = False  # True in a background computation: what it needs, it computes itself
+# Per thread, for each result being computed, the data versions of the stored ones it uses.
+_sources = threading.local()
 
 
 @dataclass(frozen=True)
@@ -138,8 +144,10 @@ def cached(name: str, parts: dict, compute: Callable[[], Any], stale_ok: bool = 
 
     `parts` must name everything the result depends on but the data (filters, language, the
     agencies it covers); `compute` must read the database through `db` when called, not before,
-    since a background computation calls it in another process. With `stale_ok=False` an old
-    result is computed again in the request (for a result made from this one).
+    since a background computation calls it in another process. `stale_ok=False` is for a
+    result another one is made from: an old one is used only while it is not yet due to be
+    computed again (never with `RESULTS_REFRESH = "inline"`), and the result made from it is
+    stored with its data version, so that it too is computed again in its turn.
     """
     keep = store()
     if isinstance(keep, NullCache):
@@ -147,18 +155,42 @@ def cached(name: str, parts: dict, compute: Callable[[], Any], stale_ok: bool = 
     version = data_version(db.results_engine())
     key = _key(name, parts)
     stored = keep.get(key)
-    if isinstance(stored, Stored) and stored.version == version:
+    if not isinstance(stored, Stored):
+        stored = None
+    if stored and stored.version == version:
+        _made_from(stored.version)
         return Cached(stored.value, stored.computed_at, fresh=True)
-    background = (
-        stale_ok and current_app.config["RESULTS_REFRESH"] == "background" and not _in_refresh
-    )
-    if isinstance(stored, Stored) and background:
+    background = current_app.config["RESULTS_REFRESH"] == "background"
+    if stored and background and stale_ok and not _in_refresh:
         started = _due(stored, version) and _refresh_in_background(key, compute)
+        _made_from(stored.version)
         return Cached(stored.value, stored.computed_at, fresh=False, refreshing=started)
-    value = compute()
-    stored = Stored(value, version, _now())
+    if stored and background and not stale_ok and not _due(stored, version):
+        _made_from(stored.version)
+        return Cached(stored.value, stored.computed_at, fresh=False)
+    stored = _compute(compute, version)
     keep.set(key, stored)
-    return Cached(value, stored.computed_at, fresh=True)
+    _made_from(stored.version)
+    return Cached(stored.value, stored.computed_at, fresh=stored.version == version)
+
+
+def _compute(compute: Callable[[], Any], version: DataVersion) -> Stored:
+    """Compute a result; it is of the data version of an older stored result it was made from."""
+    _sources.stack = getattr(_sources, "stack", [])
+    _sources.stack.append([])
+    try:
+        value = compute()
+    finally:
+        used = _sources.stack.pop()
+    made_from = next((v for v in used if v != version), version)
+    return Stored(value, made_from, _now())
+
+
+def _made_from(version: DataVersion) -> None:
+    """Note that the result being computed (if any) is made from data of `version`."""
+    stack = getattr(_sources, "stack", None)
+    if stack:
+        stack[-1].append(version)
 
 
 def memo(name: str, parts: dict, compute: Callable[[], Any]) -> Any:
@@ -211,9 +243,7 @@ def _compute_and_store(app: Flask, keep: BaseCache, key: str, compute: Callable[
         signal.alarm(int(app.config["RESULTS_REFRESH_TIMEOUT"]))
         os.nice(NICENESS)
         _forget_connections(app)
-        version = data_version(db.results_engine())
-        value = compute()
-        keep.set(key, Stored(value, version, _now()))
+        keep.set(key, _compute(compute, data_version(db.results_engine())))
     except Exception:  # noqa: BLE001 - logged; the old result stays, the next view tries again
         app.logger.exception("computing the results %s in the background failed", key)
     finally:
