@@ -121,7 +121,7 @@ def up_to_date(browser: Browser, url: str) -> bool:
 
 
 def respondent(port: int, counter: int) -> float:
-    """One citizen: GET the form at `counter`, POST it; return the seconds, or -1 on failure."""
+    """One citizen: GET the form at `counter` (0..1,999), POST it; return the seconds, or -1."""
     browser = Browser(port)
     token = f"t{counter:09d}"
     start = time.perf_counter()
@@ -142,7 +142,7 @@ def citizens(port: int, seconds: float, threads: int = 4) -> list[float]:
     def loop(first: int) -> None:
         counter = first
         while time.monotonic() < stop:
-            took = respondent(port, counter % COUNTERS + 1)
+            took = respondent(port, counter % COUNTERS)
             (times if took >= 0 else failures).append(took)
             counter += threads
 
@@ -186,7 +186,7 @@ def run(path: Path, n: int, seconds: float, work: Path) -> None:
             for name, url in URLS.items()
         }
         for counter in range(40):
-            if respondent(server.port, counter + 1) < 0:
+            if respondent(server.port, counter) < 0:
                 raise RuntimeError("a citizen's form failed")
         after = {name: timed(browser, url) for name, url in URLS.items()}
         settled = settle(browser)
