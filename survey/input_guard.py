@@ -113,6 +113,7 @@ class BoundedJSONProvider(DefaultJSONProvider):
     """
 
     def loads(self, s, **kwargs):
+        """Parse JSON; nesting too deep for the parser is a ValueError (a 400), not a 500."""
         try:
             return super().loads(s, **kwargs)
         except RecursionError as error:
