@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from PIL import Image
-from test_console_support import PASSWORD
+from test_browser_console import sign_in
 from test_results_pages import world  # noqa: F401  (the province with a suppressed agency)
 
 SIZES = {"phone": (360, 640), "desktop": (1280, 800)}
@@ -23,11 +23,7 @@ def test_an_evaluator_filters_sorts_opens_and_downloads(
     folder = screenshot_dir or Path(tempfile.mkdtemp())
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.goto(f"{live_server}/console/login?lang=en")
-    page.get_by_label("E-mail").fill("evaluator@example.vn")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in(page, live_server, "evaluator@example.vn")
     page.goto(f"{live_server}/results/?lang=en")
     page.get_by_label("Period shown").select_option("2026-Q1")
     page.get_by_role("button", name="Show").click()

@@ -5,7 +5,7 @@ SCREENSHOT_DIR when it is set."""
 import tempfile
 from pathlib import Path
 
-from test_console_support import PASSWORD
+from test_browser_console import sign_in
 from test_results_channels import world  # noqa: F401  (the world with known channel counts)
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
@@ -21,11 +21,7 @@ def test_the_channel_mix_and_kiosk_share_fit_a_phone_and_a_desktop(
     folder = screenshot_dir or Path(tempfile.mkdtemp())
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.goto(f"{live_server}/console/login?lang=en")
-    page.get_by_label("E-mail").fill("evaluator@example.vn")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/console/")
+    sign_in(page, live_server, "evaluator@example.vn")
     pages = {
         "overview": f"/results/?lang=vi&{Q2}",
         "agency": f"/results/agency/OWN?lang=vi&{Q2}",

@@ -241,20 +241,32 @@ def test_pages_and_files_follow_every_change_when_computed_in_the_request(
 
 
 @pytest.fixture
-def background_app(app_config, tmp_path):
-    """An app that serves old results while a forked process computes newer ones."""
+def background(app_config, tmp_path, make_agency, make_counter, login):
+    """Return make(refresh_seconds) -> (app, world, evaluator's client): an app that serves old
+    results while a forked process computes newer ones, on the two-quarter world."""
+    from test_console_support import build_world
+
     from survey import create_app
 
-    application = create_app(
-        app_config
-        | {
+    made = []
+
+    def make(seconds: int):
+        settings = {
             "RESULTS_REFRESH": "background",
             "RESULTS_CACHE_URL": f"file://{tmp_path / 'results-cache'}",
-            "RESULTS_REFRESH_SECONDS": 0,
+            "RESULTS_REFRESH_SECONDS": seconds,
         }
-    )
-    yield application
-    db.dispose_engines(application)
+        application = create_app(app_config | settings)
+        made.append(application)
+        world = build_world(application, make_agency, make_counter)
+        answer_two_quarters(application, world)
+        client = application.test_client()
+        login(client, "evaluator@example.vn")
+        return application, world, client
+
+    yield make
+    for application in made:
+        db.dispose_engines(application)
 
 
 def _wait_for(predicate, seconds: float = 30.0) -> None:
@@ -266,16 +278,8 @@ def _wait_for(predicate, seconds: float = 30.0) -> None:
     raise AssertionError("the background computation did not finish")
 
 
-def test_old_results_are_served_while_a_forked_process_computes_new_ones(
-    background_app, make_agency, make_counter, login
-):
-    app = background_app
-    from test_console_support import build_world
-
-    world = build_world(app, make_agency, make_counter)
-    answer_two_quarters(app, world)
-    client = app.test_client()
-    login(client, "evaluator@example.vn")
+def test_old_results_are_served_while_a_forked_process_computes_new_ones(background):
+    app, world, client = background(0)
     url = "/results/download.csv?period=quarter"
     first = client.get(url).get_data()  # nothing stored yet: computed in the request
     assert client.get(url).get_data() == first
@@ -311,42 +315,22 @@ def _json_rows_equal(client, fresh) -> bool:
     return True
 
 
-def test_new_responses_wait_for_the_refresh_interval_a_review_does_not(
-    app_config, tmp_path, make_agency, make_counter, login
-):
+def test_new_responses_wait_for_the_refresh_interval_a_review_does_not(background):
     """With a long interval, new responses leave the stored result as it is (shown as older);
     an exclusion starts a new computation at once."""
-    from test_console_support import build_world
-
-    from survey import create_app
-
-    app = create_app(
-        app_config
-        | {
-            "RESULTS_REFRESH": "background",
-            "RESULTS_CACHE_URL": f"file://{tmp_path / 'cache'}",
-            "RESULTS_REFRESH_SECONDS": 3600,
-        }
-    )
-    try:
-        world = build_world(app, make_agency, make_counter)
-        answer_two_quarters(app, world)
-        client = app.test_client()
-        login(client, "evaluator@example.vn")
-        url = "/results/download.csv?period=quarter"
-        first = client.get(url).get_data()
-        store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
-        time.sleep(1.0)
-        assert client.get(url).get_data() == first, "new responses: not before the interval"
-        with app.app_context():
-            session = db.session()
-            low = session.query(Response).filter(Response.scores == "1" * 17).all()
-            actor = session.query(User).filter_by(email="evaluator@example.vn").one()
-            review_ops.decide(session, actor, low[:2], "exclude")
-        client.get(url)  # sees the revision: starts a computation at once
-        _wait_for(lambda: client.get(url).get_data() != first)
-    finally:
-        db.dispose_engines(app)
+    app, world, client = background(3600)
+    url = "/results/download.csv?period=quarter"
+    first = client.get(url).get_data()
+    store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
+    time.sleep(1.0)
+    assert client.get(url).get_data() == first, "new responses: not before the interval"
+    with app.app_context():
+        session = db.session()
+        low = session.query(Response).filter(Response.scores == "1" * 17).all()
+        actor = session.query(User).filter_by(email="evaluator@example.vn").one()
+        review_ops.decide(session, actor, low[:2], "exclude")
+    client.get(url)  # sees the revision: starts a computation at once
+    _wait_for(lambda: client.get(url).get_data() != first)
 
 
 def test_the_store_keeps_results_in_redis_when_asked(app):
@@ -400,45 +384,25 @@ def test_clearing_the_stored_results_after_a_restore(app, runner, world, login, 
     assert client.get("/results/download.csv?period=quarter").status_code == 200
 
 
-def test_a_file_made_from_an_older_report_says_so_and_keeps_its_version(
-    app_config, tmp_path, make_agency, make_counter, login
-):
+def test_a_file_made_from_an_older_report_says_so_and_keeps_its_version(background):
     """A new file made from a stored report that is not yet due again is of that report's data
     version: it says it is not up to date, and is computed again in its turn."""
-    from test_console_support import build_world
-
-    from survey import create_app
-
-    app = create_app(
-        app_config
-        | {
-            "RESULTS_REFRESH": "background",
-            "RESULTS_CACHE_URL": f"file://{tmp_path / 'cache'}",
-            "RESULTS_REFRESH_SECONDS": 3600,
-        }
-    )
-    try:
-        world = build_world(app, make_agency, make_counter)
-        answer_two_quarters(app, world)
-        client = app.test_client()
-        login(client, "evaluator@example.vn")
-        assert client.get("/results/download.csv?period=quarter").status_code == 200
-        old = version(app)
-        store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
-        first_json = client.get("/results/download.json?period=quarter")
-        assert first_json.headers["X-Results-Up-To-Date"] == "no"
-        with app.app_context():
-            stored_report = build_report(
-                db.engine(),
-                app.extensions["questionnaires"]["sipas-service"],
-                ResultsRequest(period="quarter"),
-            )
-        # The report as it was: the 8 new answers are not in it yet.
-        own = [r for r in first_json.get_json()["rows"] if r["agency"] == "OWN"]
-        fresh_own = [r for r in output_rows(stored_report) if r["agency"] == "OWN"]
-        assert {r["n"] for r in own if r["key"] == "service"} != {
-            r["n"] for r in fresh_own if r["key"] == "service"
-        }
-        assert version(app) != old
-    finally:
-        db.dispose_engines(app)
+    app, world, client = background(3600)
+    assert client.get("/results/download.csv?period=quarter").status_code == 200
+    old = version(app)
+    store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
+    first_json = client.get("/results/download.json?period=quarter")
+    assert first_json.headers["X-Results-Up-To-Date"] == "no"
+    with app.app_context():
+        stored_report = build_report(
+            db.engine(),
+            app.extensions["questionnaires"]["sipas-service"],
+            ResultsRequest(period="quarter"),
+        )
+    # The report as it was: the 8 new answers are not in it yet.
+    own = [r for r in first_json.get_json()["rows"] if r["agency"] == "OWN"]
+    fresh_own = [r for r in output_rows(stored_report) if r["agency"] == "OWN"]
+    assert {r["n"] for r in own if r["key"] == "service"} != {
+        r["n"] for r in fresh_own if r["key"] == "service"
+    }
+    assert version(app) != old

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import full_answers, hidden_fields
 from sqlalchemy import select
-from test_console_support import PASSWORD
+from test_browser_console import sign_in
 from test_results_pages import world  # noqa: F401  (a province with answers: charts are drawn)
 
 from survey import create_app, db
@@ -232,11 +232,7 @@ def test_pages_raise_no_csp_violation_and_stay_styled(
         page = context.new_page()
         messages.clear()
         page.on("console", lambda message: messages.append(message))  # noqa: B023
-        page.goto(f"{live_server}/console/login?lang=en")
-        page.get_by_label("E-mail").fill("admin@example.vn")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server}/console/")
+        sign_in(page, live_server, "admin@example.vn")
         for name, path in pages.items():
             reply = page.goto(live_server + path)
             assert reply.status == 200, path
