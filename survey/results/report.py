@@ -20,7 +20,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy.engine import Engine
 
 from analysis import FIELDS, index_rows
@@ -335,43 +337,70 @@ def to_xlsx(report: dict) -> bytes:
     """Return the rows as an XLSX workbook: a sheet per level and the "Phương pháp" sheet.
 
     Each level's sheet has a bold header row in the report's language and the column codes in
-    a second row, both frozen; numbers have two decimals.
+    a second row, both frozen; numbers have two decimals. Written in openpyxl's write-only mode,
+    row by row: a year of 500 agencies is 46,000 rows, which the normal mode took 10-18 s and
+    much memory to hold.
     """
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     columns = columns_of(report)
+    rows = output_rows(report)
+    decimals = [c in TWO_DECIMALS for c in columns]
     with force_locale(report.get("locale", "vi")):
         for level, title in SHEETS:
-            rows = [r for r in output_rows(report) if r["level"] == level]
-            if not rows and level != "service":
+            mine = [r for r in rows if r["level"] == level]
+            if not mine and level != "service":
                 continue
             sheet = book.create_sheet(str(title))
-            sheet.append([str(HEADERS[c]) for c in columns])
-            sheet.append(list(columns))
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for cell in sheet[2]:
-                cell.font = Font(italic=True, color="666666")
-            sheet.freeze_panes = "A3"
-            for row in rows:
-                sheet.append([_xlsx_value(c, row[c]) for c in columns])
             for index, column in enumerate(columns, start=1):
-                letter = sheet.cell(row=1, column=index).column_letter
-                if column in TWO_DECIMALS:
-                    for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
-                        cell.number_format = "0.00"
                 width = 14 if column not in ("agency_name", "reason") else 40
-                sheet.column_dimensions[letter].width = width
-            # Printed or made a PDF: landscape, every column on the page, headers on each.
-            sheet.page_setup.orientation = "landscape"
-            sheet.sheet_properties.pageSetUpPr.fitToPage = True
-            sheet.page_setup.fitToWidth = 1
-            sheet.page_setup.fitToHeight = 0
+                sheet.column_dimensions[get_column_letter(index)].width = width
+            sheet.freeze_panes = "A3"
+            _print_setup(sheet)
             sheet.print_title_rows = "1:2"
+            sheet.append([_styled(sheet, str(HEADERS[c]), font=BOLD) for c in columns])
+            sheet.append([_styled(sheet, c, font=CODES) for c in columns])
+            for row in mine:
+                values = [_xlsx_value(c, row[c]) for c in columns]
+                sheet.append(
+                    [
+                        _number(sheet, value) if two else value
+                        for value, two in zip(values, decimals, strict=True)
+                    ]
+                )
         _method_sheet(book, report)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+BOLD = Font(bold=True)
+CODES = Font(italic=True, color="666666")
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+
+
+def _styled(sheet, value, font: Font | None = None, alignment: Alignment | None = None):
+    """Return a write-only cell of `value` with a font or an alignment."""
+    cell = WriteOnlyCell(sheet, value=value)
+    if font is not None:
+        cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+def _number(sheet, value):
+    """Return a write-only cell showing `value` with two decimals."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = "0.00"
+    return cell
+
+
+def _print_setup(sheet) -> None:
+    """Printed or made a PDF: landscape, every column on the page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
 
 
 def method_lines(report: dict) -> list[tuple[str, str]]:
@@ -453,16 +482,14 @@ def method_lines(report: dict) -> list[tuple[str, str]]:
 def _method_sheet(book: Workbook, report: dict) -> None:
     """Add the "Phương pháp" sheet (the name stays Vietnamese: links and macros expect it)."""
     sheet = book.create_sheet("Phương pháp")
-    sheet.append([_("Topic"), _("Method")])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for topic, text in method_lines(report):
-        sheet.append([neutralise(topic), neutralise(text)])
     sheet.column_dimensions["A"].width = 52
     sheet.column_dimensions["B"].width = 110
-    for (cell,) in sheet.iter_rows(min_col=2, max_col=2):
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.page_setup.orientation = "landscape"
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
+    _print_setup(sheet)
+    sheet.append(
+        [
+            _styled(sheet, _("Topic"), font=BOLD),
+            _styled(sheet, _("Method"), font=BOLD, alignment=WRAPPED),
+        ]
+    )
+    for topic, text in method_lines(report):
+        sheet.append([neutralise(topic), _styled(sheet, neutralise(text), alignment=WRAPPED)])
