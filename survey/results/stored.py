@@ -66,7 +66,9 @@ def report_file(
 
     def compute():
         report = whole_report(definition, filters, locale, stale_ok=False).value
-        return render(visible(report, codes))
+        body = render(visible(report, codes))
+        # Kept as the bytes handed out: an 8 MB text is not encoded again at every download.
+        return body.encode("utf-8") if isinstance(body, str) else body
 
     return cached(
         f"file-{kind}", _parts(definition, filters, locale, agencies=sorted(codes)), compute
