@@ -11,8 +11,9 @@ How it behaves:
 - The data version (survey/results/changes.py) is read with one cheap query per view. A stored
   result of the same version is served as it is: nothing is computed.
 - A result of an older version is served at once, with the time it was computed shown on the
-  page, and one newer computation is started beside the web workers: in a forked process at a
-  lowest CPU priority (SCHED_IDLE), so that citizens' requests go first (`RESULTS_REFRESH = "background"`).
+  page, and one newer computation is started beside the web workers: in a forked process at
+  the lowest CPU priority (SCHED_IDLE), so that citizens' requests go first
+  (`RESULTS_REFRESH = "background"`).
   New responses start one at most every `RESULTS_REFRESH_SECONDS`; a review or an edit (the
   revision) starts one at once. One such computation runs at a time (`refresh-slot`).
 - Nothing stored yet (the first view of a set of filters): computed in the request, as before.
