@@ -14,7 +14,7 @@ from survey.console import review_ops
 from survey.models import Agency, Counter, Response, User
 from survey.questionnaires.versions import ensure_version
 from survey.receipt_links import LinkOrigin, issue_link, store_issued_link
-from survey.results.cache import Stored, make_store
+from survey.results.cache import SLOT, Stored, make_store
 from survey.results.changes import data_version
 from survey.results.filters import ResultsRequest
 from survey.results.report import build_report, output_rows
@@ -406,3 +406,16 @@ def test_a_file_made_from_an_older_report_says_so_and_keeps_its_version(backgrou
         r["n"] for r in fresh_own if r["key"] == "service"
     }
     assert version(app) != old
+
+
+def test_a_refresh_slot_left_by_a_computation_that_died_expires(background):
+    """A computation killed by its alarm (or a reboot) leaves the slot behind: once it has
+    expired, the next view starts a new computation."""
+    app, world, client = background(0)
+    url = "/results/download.csv?period=quarter"
+    first = client.get(url).get_data()
+    app.extensions["results_cache"].set(SLOT, 12345, timeout=1)  # as a dead computation left it
+    store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
+    assert client.get(url).headers["X-Results-Up-To-Date"] == "no"
+    time.sleep(1.5)
+    _wait_for(lambda: client.get(url).get_data() != first)

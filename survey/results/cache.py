@@ -46,6 +46,9 @@ from survey.results import changes
 from survey.results.changes import DataVersion, data_version
 
 DAY = 24 * 3600
+# A folder store keeps at most this many results (the oldest go first): a year's file of 500
+# agencies is 8 MB, most results far less.
+FILES = 1000
 SLOT = "refresh-slot"
 # Where SCHED_IDLE is missing: how much lower than the web workers' a computation runs.
 NICENESS = 15
@@ -90,7 +93,7 @@ class Cached:
 def make_store(url: str, folder: Path) -> BaseCache:
     """Return the store `url` names: redis://..., simple:// (this process), null://, or a folder."""
     if not url:
-        return FileSystemCache(str(folder), threshold=5000, default_timeout=DAY)
+        return FileSystemCache(str(folder), threshold=FILES, default_timeout=DAY)
     scheme = url.partition("://")[0]
     if scheme in ("redis", "rediss", "unix"):
         import redis
@@ -103,7 +106,7 @@ def make_store(url: str, folder: Path) -> BaseCache:
     if scheme == "null":
         return NullCache()
     if scheme == "file":
-        return FileSystemCache(url.partition("://")[2], threshold=5000, default_timeout=DAY)
+        return FileSystemCache(url.partition("://")[2], threshold=FILES, default_timeout=DAY)
     raise ValueError(
         f"RESULTS_CACHE_URL '{url}': use redis://host:port/db, file:///folder, simple:// or null://"
     )
@@ -220,7 +223,7 @@ def _due(stored: Stored, version: DataVersion) -> bool:
 def _refresh_in_background(key: str, compute: Callable[[], Any]) -> bool:
     """Start computing `key` again in a forked process (one at a time); True if started."""
     keep = store()
-    if not keep.add(SLOT, os.getpid(), timeout=current_app.config["RESULTS_REFRESH_TIMEOUT"]):
+    if not _take_slot(keep, current_app.config["RESULTS_REFRESH_TIMEOUT"]):
         return False
     app = current_app._get_current_object()
     middle = os.fork()
@@ -232,6 +235,17 @@ def _refresh_in_background(key: str, compute: Callable[[], Any]) -> bool:
             _compute_and_store(app, keep, key, compute)
     finally:
         os._exit(0)
+
+
+def _take_slot(keep: BaseCache, timeout: int) -> bool:
+    """Take the one refresh slot for `timeout` seconds; False while another computation has it.
+
+    A folder store's `add` does not look at expiry: a slot left by a computation that died (its
+    alarm, a reboot) is removed here once expired, or no result would be computed again.
+    """
+    if not keep.has(SLOT):
+        keep.delete(SLOT)
+    return bool(keep.add(SLOT, os.getpid(), timeout=timeout))
 
 
 def _compute_and_store(app: Flask, keep: BaseCache, key: str, compute: Callable[[], Any]) -> None:
