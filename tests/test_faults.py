@@ -144,9 +144,10 @@ def stored_nonces(url: str) -> Tally:
 
 
 class Gunicorn:
-    """Real gunicorn serving the app with `workers` sync workers, in its own process group."""
+    """Real gunicorn serving the app with `workers` workers of `threads` threads (production's
+    gunicorn.conf.py: 4), in its own process group."""
 
-    def __init__(self, database_url: str, workers: int, log: Path):
+    def __init__(self, database_url: str, workers: int, log: Path, threads: int = 4):
         self.port = free_port()
         empty = log.with_suffix(".conf.py")
         empty.write_text("")
@@ -168,6 +169,8 @@ class Gunicorn:
                 str(empty),  # not the repo's gunicorn.conf.py: no access log to fill
                 "-w",
                 str(workers),
+                "--threads",
+                str(threads),
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--timeout",
