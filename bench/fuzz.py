@@ -1,6 +1,6 @@
 """Fuzz a real server: N malformed requests, and not one server error (issue 12).
 
-Starts gunicorn (2 sync workers, the way tests/test_faults.py does) on a fresh database (SQLite
+Starts gunicorn (2 workers of 4 threads, as tests/test_faults.py does) on a fresh database (SQLite
 in a temporary file, or `--database-url postgresql://...`, whose public schema is dropped
 first) holding one commune with 100 counters (bench/stuffing.py's), an admin account, an API
 token (`flask tokens create`) and a kiosk (`flask kiosks enrol`). Then it sends N malformed
