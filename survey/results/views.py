@@ -1,5 +1,6 @@
 """The evaluators' pages: indices with confidence intervals, rankings, trends and downloads."""
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import (
@@ -28,7 +29,7 @@ from survey.permissions import (
     visible_agencies,
     visible_agency_ids,
 )
-from survey.results.cache import memo
+from survey.results.cache import Cached, memo
 from survey.results.charts import Item, Words, forest_plot, trend_chart
 from survey.results.filters import (
     CAUTION,
@@ -37,6 +38,7 @@ from survey.results.filters import (
     LEVELS,
     SUPPRESSED,
     FilterError,
+    ResultsRequest,
     TrustCounts,
     agency_codes,
     channel_words,
@@ -157,19 +159,28 @@ def _split(rows: list[dict], label) -> tuple[list[Item], list[str]]:
     return items, left_out
 
 
-def _overview_stored():
-    """Return (filters, locale, the overview's stored result for this user's agencies)."""
+@dataclass(frozen=True)
+class _Overview:
+    """The overview asked for: its filters, language, the user's agencies and its stored data."""
+
+    filters: ResultsRequest
+    locale: str
+    ids: set[int]
+    stored: Cached
+
+
+def _overview() -> _Overview:
+    """Return the overview this request asks for, with its stored result for the user's agencies."""
     filters = _filters()
     locale = str(get_locale())
     definition = _questionnaires()[filters.questionnaire]
     ids = visible_agency_ids(current_user)
-    return filters, locale, overview_data(definition, filters, locale, ids)
+    return _Overview(filters, locale, ids, overview_data(definition, filters, locale, ids))
 
 
-def overview_page(stored=None) -> dict:
+def overview_page(asked: _Overview) -> dict:
     """Return what the overview shows: the rows of the period shown, sorted, and its chart."""
-    filters, locale, found = _overview_stored()
-    stored = stored or found
+    filters, locale, stored = asked.filters, asked.locale, asked.stored
     data = stored.value
     report, codes, period = data["report"], data["codes"], data["period"]
     periods = sorted({r["period"] for r in report["rows"]})
@@ -223,23 +234,23 @@ def overview():
     The page's content is rendered once per stored result and set of URL arguments (500
     agencies make a large table and chart); the layout around it is rendered per request.
     """
-    _unused, locale, stored = _overview_stored()
+    asked = _overview()
     parts = {
-        "computed_at": stored.computed_at.isoformat(),
-        "fresh": stored.fresh,
+        "computed_at": asked.stored.computed_at.isoformat(),
+        "fresh": asked.stored.fresh,
         "args": sorted(request.args.items(multi=True)),
-        "locale": locale,
+        "locale": asked.locale,
         "role": current_user.role,
-        "agencies": sorted(visible_agency_ids(current_user)),
+        "agencies": sorted(asked.ids),
     }
     body = memo(
         "overview-html",
         parts,
         lambda: render_template(
             "results/_overview_body.html",
-            **overview_page(stored),
+            **overview_page(asked),
             questionnaires=_questionnaires(),
-            locale=locale,
+            locale=asked.locale,
         ),
     )
     return render_template("results/overview.html", body=Markup(body))
@@ -249,7 +260,7 @@ def overview():
 @login_required
 def overview_chart(name: str, fmt: str):
     """Download a chart of the overview (forest) as SVG or PNG."""
-    page = overview_page()
+    page = overview_page(_overview())
     if name not in page["charts"] or fmt not in ("svg", "png"):
         abort(404)
     file = f"{name}_{page['period'] or 'all'}"
