@@ -419,3 +419,23 @@ def test_a_refresh_slot_left_by_a_computation_that_died_expires(background):
     assert client.get(url).headers["X-Results-Up-To-Date"] == "no"
     time.sleep(1.5)
     _wait_for(lambda: client.get(url).get_data() != first)
+
+
+def test_a_fork_that_fails_serves_the_old_result_and_frees_the_slot(background, monkeypatch):
+    """No process to spare (fork fails): the old file is served, not a 500, and the slot is
+    free for the next view."""
+    import os
+
+    app, world, client = background(0)
+    url = "/results/download.csv?period=quarter"
+    first = client.get(url).get_data()
+    store(app, world.counter_own, "sipas-service", ["1" * 17] * 8, datetime(2026, 2, 11, 3))
+
+    def no_fork():
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    reply = client.get(url)
+    assert reply.status_code == 200 and reply.get_data() == first
+    assert reply.headers["X-Results-Up-To-Date"] == "no"
+    assert not app.extensions["results_cache"].has(SLOT)

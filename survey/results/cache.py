@@ -226,7 +226,12 @@ def _refresh_in_background(key: str, compute: Callable[[], Any]) -> bool:
     if not _take_slot(keep, current_app.config["RESULTS_REFRESH_TIMEOUT"]):
         return False
     app = current_app._get_current_object()
-    middle = os.fork()
+    try:
+        middle = os.fork()
+    except OSError:  # no process to spare: the old result is served, the next view tries again
+        app.logger.exception("could not start a background computation of the results")
+        keep.delete(SLOT)
+        return False
     if middle:
         os.waitpid(middle, 0)  # the middle process leaves at once: init reaps the worker
         return True
