@@ -18,10 +18,10 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from test_api_tokens import bearer
 from test_results import answers, store
 
 from survey import db
-from survey.api.views import openapi_document
 from survey.errors import API_ERRORS
 from survey.models import Counter
 from survey.receipt_links import MAX_DOSSIER_LENGTH
@@ -35,11 +35,6 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-
-
-def bearer(token: str) -> dict:
-    """Return the Authorization header of `token`."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -93,7 +88,6 @@ def check_reply(document: dict, path: str, method: str, reply, status: int) -> d
 def test_the_document_is_valid_openapi_3_1(document):
     validate(document)
     assert document["openapi"].startswith("3.1")
-    assert document == openapi_document()
 
 
 def test_the_validator_can_fail(document):
@@ -160,12 +154,15 @@ def test_every_error_status_of_the_api_is_documented(document):
 
 def test_indices_keep_to_the_document(client, world, document, make_token):
     token = make_token("evaluator@example.test", role="evaluator")
+    rows = []
     for query in ("period=quarter", "period=all&design=cluster", "period=month&lang=en"):
         reply = client.get(f"/api/v1/indices?{query}", headers=bearer(token))
         body = check_reply(document, "/api/v1/indices", "get", reply, 200)
         assert body["rows"]
-    statuses = {row["status"] for row in body["rows"]}
-    assert "suppressed" in statuses or "ok" in statuses
+        rows += body["rows"]
+    # Published numbers come through, and a suppressed row never carries one.
+    assert any(row["estimate"] is not None for row in rows)
+    assert all(row["estimate"] is None for row in rows if row["status"] == "suppressed")
 
 
 def test_a_suppressed_row_with_a_number_breaks_the_document(client, world, document, make_token):
