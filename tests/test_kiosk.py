@@ -1,7 +1,7 @@
 """The counter's tablet: enrolment, revocation, the kiosk page and the answers it sends."""
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -308,3 +308,23 @@ def test_taps_outside_opening_hours_are_flagged(flagging, app_config, app, table
     night = datetime.combine(day, time(20, 0))
     tablet.post("/k/answers", json=[answer("night-0001", iso(night))])
     assert [r[4] for r in stored_rows(app)] == ["out-of-hours"]
+
+
+def test_an_answer_the_database_refuses_is_not_reported_stored(app, tablet, monkeypatch):
+    """Only the same answer stored by another request counts as stored after an integrity
+    error; any other refusal is reported, so the tablet keeps the answer to send again."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    def refuse(self):
+        raise IntegrityError("INSERT", {}, Exception("a constraint"))
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    first = tablet.post("/k/answers", json=[answer("stored-0001", iso(now - timedelta(minutes=1)))])
+    assert first.get_json()["stored"] == ["stored-0001"]
+    monkeypatch.setattr(Session, "commit", refuse)
+    reply = tablet.post("/k/answers", json=[answer("refused-0001", iso(now))])
+    monkeypatch.undo()
+    assert reply.status_code == 200
+    assert reply.get_json() == {"stored": [], "errors": {"refused-0001": "not-stored"}}
+    assert [row[0] for row in stored_rows(app)] == ["stored-0001"]

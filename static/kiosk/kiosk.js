@@ -100,8 +100,11 @@
         if (!reply.ok) throw new Error(String(reply.status));
         return reply.json();
       }).then(function (result) {
-        // Stored and refused ids leave the queue; a refused answer would be refused again.
-        var done = (result.stored || []).concat(Object.keys(result.errors || {}));
+        // Stored and refused ids leave the queue (a refused answer would be refused again);
+        // one the server could not store ("not-stored") stays, to be sent again.
+        var errors = result.errors || {};
+        var refused = Object.keys(errors).filter(function (id) { return errors[id] !== "not-stored"; });
+        var done = (result.stored || []).concat(refused);
         return forget(done).then(function (left) { return done.length ? left : []; });
       });
     }).then(function (left) {

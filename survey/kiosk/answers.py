@@ -125,13 +125,25 @@ def receive_batch(
         try:
             session.commit()
         except IntegrityError:
-            # The same batch arriving twice at once: the other request stored this one.
+            # The same batch arriving twice at once: the other request stored this one. Any
+            # other refusal stored nothing, and the tablet must keep the answer to send again.
             session.rollback()
+            if not _stored(session, kiosk, device_id):
+                result.errors[device_id] = "not-stored"
+                continue
         else:
             if window is not None and not flags:
                 window.take(tapped)
         result.stored.append(device_id)
     return result
+
+
+def _stored(session: Session, kiosk: Kiosk, device_id: str) -> bool:
+    """Tell whether the kiosk's answer with this device id is in the database."""
+    found = select(Response.id).where(
+        Response.kiosk_id == kiosk.id, Response.device_response_id == device_id
+    )
+    return session.scalar(found) is not None
 
 
 @dataclass

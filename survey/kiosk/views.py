@@ -12,7 +12,7 @@ from flask import (
 from flask_babel import force_locale, gettext
 
 from survey import db
-from survey.kiosk.answers import receive_batch
+from survey.kiosk.answers import MAX_BATCH, receive_batch
 from survey.kiosk.devices import enrol, kiosk_for
 from survey.models import Kiosk
 
@@ -90,7 +90,8 @@ def answers():
     definition = current_app.extensions["questionnaires"][QUESTIONNAIRE]
     result = receive_batch(db.session(), kiosk, definition, batch)
     if result is None:
-        return jsonify(error="bad-batch", message="Expected a list of at most 500 answers."), 400
+        message = f"Expected a list of at most {MAX_BATCH} answers."
+        return jsonify(error="bad-batch", message=message), 400
     return jsonify(stored=result.stored, errors=result.errors)
 
 
