@@ -1,13 +1,12 @@
 """Build the citizen's form from a questionnaire definition, at run time."""
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation
 
-from survey.input_guard import FILE_PART, BadInput
 from survey.questionnaires.loading import Definition
 from survey.questionnaires.types import Answers, Choice, FormParts, field_attribute
 
@@ -77,13 +76,6 @@ class SurveyForm(FlaskForm):
             # Every message on this form is the platform's own, through Flask-Babel; loading
             # WTForms' catalogue would cost a file lookup on every request for nothing.
             return None
-
-        def wrap_formdata(self, form, formdata):
-            # Every answer is text: a file part sent in its place is refused (400), never handed
-            # to a text field's validators (a TypeError, a 500, before).
-            if request.files:
-                raise BadInput(FILE_PART)
-            return super().wrap_formdata(form, formdata)
 
     def answer(self, key: str) -> tuple[str | None, str | None]:
         """Return (the answer given, the problem with it) for question `key`."""
