@@ -123,8 +123,7 @@ def record_read(
 def record_import(session: Session, action: str, file_name: str, rows: int) -> None:
     """Record a command-line import that succeeded (actor None: the command line), committed."""
     name = clean_text(file_name, 120)
-    record(session, None, action, f"file:{name}"[:120], after={"file": name, "rows": rows})
-    session.commit()
+    record_read(session, None, action, f"file:{name}", after={"file": name, "rows": rows})
 
 
 def changes(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:

@@ -36,7 +36,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired
 
 from survey import db
-from survey.console.audit import clean_text, record
+from survey.console.audit import clean_text, record_read
 from survey.console.forms import REQUIRED, too_long
 from survey.console.passwords import authenticate, normalise_email
 from survey.extensions import limiter, login_manager
@@ -157,23 +157,23 @@ def login_post():
             _renew_session()
             login_user(user)
             session["password_stamp"] = password_stamp(user)
-            _record_sign_in(user, form.email.data, True)
+            _record_sign_in(user, form.email.data)
             return redirect(_safe_next(target), code=303)
         g.sign_in_failed = True
-        _record_sign_in(None, form.email.data, False)
+        _record_sign_in(None, form.email.data)
     # One message for a wrong e-mail and a wrong password: which one is wrong is not said.
     flash(_("The e-mail or password is not correct."), "error")
     form.password.data = ""
     return render_template("auth/login.html", form=form, next=target), 401
 
 
-def _record_sign_in(user, typed: str, ok: bool) -> None:
-    """Record a sign-in or a failed one: the e-mail tried, never the password or the address."""
+def _record_sign_in(user, typed: str) -> None:
+    """Record a sign-in (`user`) or a failed one (None): the e-mail tried, never the password
+    or the address."""
     email = user.email if user is not None else clean_text(normalise_email(typed))
-    action = "auth.sign_in" if ok else "auth.sign_in_failed"
+    action = "auth.sign_in" if user is not None else "auth.sign_in_failed"
     # A failure has no actor: whoever typed the e-mail is not known to be its owner.
-    record(db.session(), user, action, f"sign-in:{email}"[:120], after={"email": email})
-    db.session().commit()
+    record_read(db.session(), user, action, f"sign-in:{email}", after={"email": email})
 
 
 @bp.post("/logout")
