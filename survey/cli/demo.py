@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from survey.flags import Flag
+from survey.kiosk.views import QUESTIONNAIRE as KIOSK_QUESTIONNAIRE
 from survey.links import new_token
 from survey.models import Agency, Channel, Counter, IssuedReceiptLink, Kiosk, Response, utcnow
 from survey.permissions import token_digest
@@ -162,7 +163,6 @@ QUICK_AGENCIES = {"MH-PHT", "MH-DKHN"}
 KIOSK_COUNTER = "MH-PHT-Q1"
 KIOSK_NAME = "Máy tính bảng tại quầy (demo)"
 KIOSK_DAYS = 90
-KIOSK_QUESTIONNAIRE = "counter-quick"
 
 
 def demo_loaded(session: Session) -> bool:
@@ -212,7 +212,7 @@ def load_demo(session: Session, questionnaires: dict[str, Definition], seed: int
         session,
         kiosk_counter,
         definition,
-        ensure_version(session, definition).id,
+        versions[definition.slug],
         now,
     )
     session.execute(insert(Response), rows)
@@ -299,7 +299,8 @@ def _kiosk_answers(rng, session, counter, definition, version_id, now) -> list[d
                 "kiosk_id": kiosk.id,
                 "device_response_id": f"demo-{i:06d}",
                 # Most sent at once; some queued while the ward's network was down.
-                "received_at": moment + timedelta(minutes=int(rng.choice([0, 0, 0, 45]))),
+                # Some sent late (offline for a while), never after now.
+                "received_at": min(now, moment + timedelta(minutes=int(rng.choice([0, 0, 0, 45])))),
             }
         )
     kiosk.last_tap_at = moments[-1] if moments else None
