@@ -20,6 +20,7 @@ ENV_SETTINGS = (
     "REPEAT_ADDRESS_LIMIT",
     "OPENING_HOURS",
     "RETENTION_DAYS",
+    "KIOSK_MIN_GAP",
     "RESULTS_DATABASE_URL",
     "RESULTS_CACHE_URL",
     "RESULTS_REFRESH",
@@ -75,6 +76,8 @@ def default_config(instance_path: Path) -> dict:
         # (redis://...) or, by default, in instance/results-cache; an old result is served while
         # a newer one is computed beside the workers ("background") or computed in the request
         # ("inline"); new responses start a newer computation at most this often.
+        # Seconds between two answers on one kiosk below which the second is flagged.
+        "KIOSK_MIN_GAP": 5,
         "RESULTS_DATABASE_URL": None,
         "RESULTS_CACHE_URL": "",
         "RESULTS_REFRESH": "background",
@@ -86,7 +89,14 @@ def default_config(instance_path: Path) -> dict:
 def environment_overrides() -> dict:
     """Return the settings given in the environment."""
     values = {name: os.environ[name] for name in ENV_SETTINGS if os.environ.get(name)}
-    for name in ("RECEIPT_LINK_DAYS", "PROXY_HOPS", "RETENTION_DAYS", "RESULTS_REFRESH_SECONDS"):
+    whole_numbers = (
+        "RECEIPT_LINK_DAYS",
+        "PROXY_HOPS",
+        "RETENTION_DAYS",
+        "RESULTS_REFRESH_SECONDS",
+        "KIOSK_MIN_GAP",
+    )
+    for name in whole_numbers:
         if name in values:
             values[name] = _whole_number(name, values[name])
     return values

@@ -52,7 +52,6 @@ from survey.timeutil import VIETNAM
 MAX_BATCH = 500
 MAX_AGE_DAYS = 7
 CLOCK_SKEW = timedelta(minutes=2)
-DEFAULT_MIN_GAP = 5
 HALF_MINUTE = timedelta(seconds=30)
 # A device id: a UUID, or anything as plain (letters, digits, dashes).
 DEVICE_ID = re.compile(r"[A-Za-z0-9-]{8,64}\Z")
@@ -262,7 +261,7 @@ def _flags(
     if not is_open(settings.hours, local):
         flags.append(Flag.OUT_OF_HOURS)
         evidence[Flag.OUT_OF_HOURS] = {"opened": local.strftime("%Y-%m-%d %H:%M")}
-    minimum = config.get("KIOSK_MIN_GAP", DEFAULT_MIN_GAP)
+    minimum = config["KIOSK_MIN_GAP"]
     if kiosk.last_tap_at is not None and tapped >= kiosk.last_tap_at:
         gap = (tapped - kiosk.last_tap_at).total_seconds()
         if gap < minimum:
