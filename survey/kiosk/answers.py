@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -119,8 +119,12 @@ def receive_batch(
             Response(**values, kiosk_id=kiosk.id, device_response_id=device_id, received_at=now)
         )
         if kiosk.last_tap_at is None or tapped > kiosk.last_tap_at:
-            session.execute(update(Kiosk).where(Kiosk.id == kiosk.id).values(last_tap_at=tapped))
-            kiosk.last_tap_at = tapped
+            # Only ever later, also when two batches of the kiosk arrive at once; the loaded
+            # kiosk follows (the update is synchronised with the session).
+            later = or_(Kiosk.last_tap_at.is_(None), Kiosk.last_tap_at < tapped)
+            session.execute(
+                update(Kiosk).where(Kiosk.id == kiosk.id, later).values(last_tap_at=tapped)
+            )
         try:
             session.commit()
         except IntegrityError:
