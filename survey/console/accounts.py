@@ -108,31 +108,18 @@ def audit_log():
     """Show the audit log, newest first, narrowed by ?action=…&user=…&from=…&to=…."""
     session = db.session()
     args = {k: request.args.get(k, "") for k in ("action", "user", "from", "to")}
+    accounts = q.all_users(session)
+    shared = {"args": args, "actions": ACTIONS, "accounts": accounts, "changes": changes}
     try:
         filters = parse_audit_filters(session, request.args)
     except AuditFilterError as error:
         # Say which filter is wrong; the page shows nothing rather than something unfiltered.
-        return render_template(
-            "console/audit.html",
-            page=None,
-            error=str(error),
-            error_param=error.param,
-            args=args,
-            actions=ACTIONS,
-            accounts=q.all_users(session),
-            changes=changes,
-        ), 400
+        failed = {"page": None, "error": str(error), "error_param": error.param}
+        return render_template("console/audit.html", **failed, **shared), 400
     page = audit_page(session, request.args.get("page", 1, type=int), filters)
     # The pages' links keep the filters.
     keep = {k: v for k, v in args.items() if v}
+    filtered = filters != AuditFilters()
     return render_template(
-        "console/audit.html",
-        page=page,
-        error=None,
-        args=args,
-        keep=keep,
-        filtered=filters != AuditFilters(),
-        actions=ACTIONS,
-        accounts=q.all_users(session),
-        changes=changes,
+        "console/audit.html", page=page, error=None, keep=keep, filtered=filtered, **shared
     )
