@@ -229,6 +229,11 @@ def test_the_page_shows_command_line_and_filters_by_action_user_and_day(
     long_ago = "from=2001-01-01&to=2001-12-31"
     html = client.get(f"/console/audit?lang=en&{long_ago}").get_data(as_text=True)
     assert "No entry matches these filters." in html
+    # A filter that cannot be used: named, with nothing shown unfiltered.
+    reply = client.get("/console/audit?lang=en&from=31/03/2026")
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 400 and "from must be a day written YYYY-MM-DD" in html
+    assert "<table" not in html
 
 
 @pytest.mark.parametrize(
