@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from survey.flags import Flag
-from survey.kiosk.views import QUESTIONNAIRE as KIOSK_QUESTIONNAIRE
+from survey.kiosk.answers import QUESTIONNAIRE as KIOSK_QUESTIONNAIRE
 from survey.links import new_token
 from survey.models import Agency, Channel, Counter, IssuedReceiptLink, Kiosk, Response, utcnow
 from survey.permissions import token_digest

@@ -50,6 +50,8 @@ from survey.responses import response_values
 from survey.timeutil import VIETNAM
 
 MAX_BATCH = 500
+# What the kiosk asks: the quick form of Decree 61/2018, whatever the counter's poster asks.
+QUESTIONNAIRE = "counter-quick"
 MAX_AGE_DAYS = 7
 CLOCK_SKEW = timedelta(minutes=2)
 HALF_MINUTE = timedelta(seconds=30)

@@ -12,7 +12,7 @@ from flask import (
 from flask_babel import force_locale, gettext
 
 from survey import db
-from survey.kiosk.answers import MAX_BATCH, receive_batch
+from survey.kiosk.answers import MAX_BATCH, QUESTIONNAIRE, receive_batch
 from survey.kiosk.devices import enrol, kiosk_for
 from survey.models import Kiosk
 
@@ -24,8 +24,6 @@ COOKIE_PATH = "/k/"
 COOKIE_SECONDS = 5 * 365 * 24 * 3600
 # The kiosk speaks Vietnamese first; its language button switches to English.
 LOCALES = ("vi", "en")
-# The quick questionnaire of Decree 61/2018: a tap per question, no keyboard.
-QUESTIONNAIRE = "counter-quick"
 
 
 def refused(status: int = 403):
