@@ -49,3 +49,19 @@ def test_the_wheel_holds_every_subpackage(tmp_path):
         if "__pycache__" not in path.parts
     }
     assert sorted(modules - names) == []
+
+
+def test_the_app_builds_in_a_fresh_process(tmp_path):
+    """`from survey import create_app` first, as gunicorn and flask do: no import cycle (the
+    demo once imported the kiosk's views, which import the console, which imports the kiosk)."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    settings = {"DATABASE_URL": url, "SECRET_KEY": "x"}
+    code = f"from survey import create_app; create_app({settings!r})"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
