@@ -53,6 +53,8 @@ SLOT = "refresh-slot"
 # Where SCHED_IDLE is missing: how much lower than the web workers' a computation runs.
 NICENESS = 15
 _in_refresh = False  # True in a background computation: what it needs, it computes itself
+# In a forked computation: the parent's sessions and pools, never freed here (_forget_connections).
+_inherited: list = []
 # Per thread, for each result being computed, the data versions of the stored ones it uses.
 _sources = threading.local()
 
@@ -283,8 +285,16 @@ def _lowest_priority() -> None:
 
 
 def _forget_connections(app: Flask) -> None:
-    """Drop the parent's database connections without closing them (they are still its)."""
+    """Leave the parent's database connections to it: new pools here, the old ones kept.
+
+    A connection freed in this process would be closed by its driver (psycopg's PQfinish tells
+    the server "terminate" over the socket both processes share), and the parent's session
+    would be gone. So they are held until the process exits with os._exit.
+    """
     for name in ("db_session", "db_results_session"):
-        g.pop(name, None)
+        session = g.pop(name, None)
+        if session is not None:
+            _inherited.append(session)
     for engine in db.all_engines(app):
+        _inherited.append(engine.pool)
         engine.dispose(close=False)
