@@ -88,7 +88,12 @@ class Agency(Base):
 
     def name(self, locale: str) -> str:
         """Return the agency's name in `locale`, Vietnamese when no English name is known."""
-        return self.name_en if locale == "en" and self.name_en else self.name_vi
+        return agency_name(self.name_vi, self.name_en, locale)
+
+
+def agency_name(name_vi: str, name_en: str | None, locale: str) -> str:
+    """Return an agency's name in `locale` from its two names, Vietnamese when no English."""
+    return name_en if locale == "en" and name_en else name_vi
 
 
 class Questionnaire(Base):

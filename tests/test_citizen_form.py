@@ -336,3 +336,30 @@ def test_each_form_gets_its_own_nonce_and_token_and_a_renamed_counter_shows_at_o
     assert "Quầy mới" in html
     english, _ = open_form(second, counter.token, lang="en")
     assert "Send my answers" in english and "Quầy mới" in english
+
+
+def test_the_form_page_is_never_held_back_and_no_default_limit_is_skipped(
+    app_config, make_counter
+):
+    from survey import create_app
+    from survey.citizen.rate_limits import UNLIMITED_PAGES
+    from survey.extensions import limiter
+
+    counter = make_counter()
+    app_config |= {"RATELIMIT_ENABLED": True, "SUBMIT_RATE_LIMIT": "2 per minute"}
+    limited = create_app(app_config)
+    client = limited.test_client()
+    # The form page passes Flask-Limiter by: right only while no limit could apply to it, as
+    # Flask-Limiter itself resolves them (the view's, its blueprint's, the defaults).
+    assert limiter.limit_manager.application_limits == []
+    for endpoint in UNLIMITED_PAGES:
+        blueprint = endpoint.partition(".")[0]
+        assert limiter.limit_manager.resolve_limits(limited, endpoint, blueprint) == ([], [])
+    # A centre's Wi-Fi opens many forms at one counter: none is held back, the sends are.
+    assert {client.get(f"/s/{counter.token}").status_code for _ in range(10)} == {200}
+    codes = []
+    for _ in range(3):
+        _, hidden = open_form(client, counter.token)
+        codes.append(client.post(f"/s/{counter.token}", data=hidden | full_answers()).status_code)
+    assert codes == [303, 303, 429]
+    db.dispose_engines(limited)

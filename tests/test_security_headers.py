@@ -222,7 +222,7 @@ def test_pages_raise_no_csp_violation_and_stay_styled(
         "citizen": [
             ("main", "max-width", "760px"),  # no console.css on the citizen's form
             (".q", "background-color", "rgb(255, 255, 255)"),
-            (".sc span", "border-top-style", "solid"),
+            (".sc label", "border-top-style", "solid"),
         ],
     }
     messages = []  # the browser's console messages, for one size at a time

@@ -12,6 +12,10 @@ from limits import RateLimitItem, parse
 # budget per address and per counter.
 SUBMIT_ENDPOINTS = frozenset({"citizen.submit", "receipts.submit"})
 SCOPE = "citizen-submit"
+# Pages no limit applies to, passed by without Flask-Limiter's bookkeeping (a tenth of the
+# citizen's form page's work): a citizen's form is never held back, only what is sent, and
+# the app has no default limits (extensions.py). tests/test_citizen_form.py checks both.
+UNLIMITED_PAGES = frozenset({"citizen.form"})
 # The page that shows a form over the limit again, answers kept, by endpoint; each view module
 # registers its own (citizen/views.py, citizen/receipts.py).
 HELD_BACK_PAGES: dict[str, Callable] = {}
@@ -39,6 +43,8 @@ class SurveyLimiter(Limiter):
     def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
         if in_middleware and request.method == "POST" and request.endpoint in SUBMIT_ENDPOINTS:
             self.check_submission_limit()
+            return
+        if in_middleware and request.method == "GET" and request.endpoint in UNLIMITED_PAGES:
             return
         super()._check_request_limit(callable_name, in_middleware)
 

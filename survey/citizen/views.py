@@ -26,7 +26,7 @@ from survey.errors import (
     retry_after,
     unavailable_response,
 )
-from survey.links import lookup_token
+from survey.links import CounterFacts, TokenLookup, lookup_token, lookup_token_facts
 from survey.models import Counter
 
 # Submissions are rate-limited per address before the view runs: see citizen/rate_limits.py.
@@ -40,12 +40,16 @@ _NONCE_MARK = f"nonce-{secrets.token_hex(12)}"
 BLANK_PAGES_KEPT = 400
 
 
-def _definition(counter: Counter):
+def _definition(counter: Counter | CounterFacts):
     return current_app.extensions["questionnaires"][counter.questionnaire_slug]
 
 
 def _active_counter(token: str) -> Counter:
-    found = lookup_token(db.session(), token)
+    return _active(lookup_token(db.session(), token))
+
+
+def _active(found: TokenLookup):
+    """Return the counter found, or stop: 410 for a replaced poster, 404 for the rest."""
     if found.state == "active":
         return found.counter
     if found.state == "replaced":
@@ -75,7 +79,7 @@ def render_form(
     ), status
 
 
-def blank_form_page(counter: Counter) -> str:
+def blank_form_page(counter: CounterFacts) -> str:
     """Return the page of `counter`'s empty questionnaire, with a fresh nonce and CSRF token.
 
     The page is the same for every citizen at a counter but for those two values, so it is
@@ -89,7 +93,7 @@ def blank_form_page(counter: Counter) -> str:
         counter.id,
         counter.token,
         counter.name,
-        counter.agency.name(locale),
+        counter.agency_name(locale),
         definition.content_hash,
         locale,
     )
@@ -104,7 +108,7 @@ def blank_form_page(counter: Counter) -> str:
             form=form,
             locale=locale,
             notice=None,
-            agency_name=counter.agency.name(locale),
+            agency_name=counter.agency_name(locale),
             csrf_token=lambda: _CSRF_MARK,
         )
         cache[key] = page
@@ -117,7 +121,7 @@ def blank_form_page(counter: Counter) -> str:
 @bp.get("/s/<token>")
 def form(token: str):
     """Show the counter's questionnaire."""
-    return blank_form_page(_active_counter(token))
+    return blank_form_page(_active(lookup_token_facts(db.session(), token)))
 
 
 @bp.post("/s/<token>")
