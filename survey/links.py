@@ -41,18 +41,15 @@ class CounterFacts(NamedTuple):
 _COUNTERS, _AGENCIES = Counter.__table__, Agency.__table__
 # Core columns, not ORM ones: the citizen's form page is the most requested page, and loading
 # a Counter and its Agency as objects was a third of its work (bench/peer.py).
-_FACTS = (
-    select(
-        _COUNTERS.c.id,
-        _COUNTERS.c.token,
-        _COUNTERS.c.name,
-        _COUNTERS.c.questionnaire_slug,
-        _COUNTERS.c.active,
-        _AGENCIES.c.name_vi,
-        _AGENCIES.c.name_en,
-    )
-    .join(_AGENCIES, _AGENCIES.c.id == _COUNTERS.c.agency_id)
-)
+_FACTS = select(
+    _COUNTERS.c.id,
+    _COUNTERS.c.token,
+    _COUNTERS.c.name,
+    _COUNTERS.c.questionnaire_slug,
+    _COUNTERS.c.active,
+    _AGENCIES.c.name_vi,
+    _AGENCIES.c.name_en,
+).join(_AGENCIES, _AGENCIES.c.id == _COUNTERS.c.agency_id)
 
 
 def _state(active: bool) -> str:

@@ -338,9 +338,7 @@ def test_each_form_gets_its_own_nonce_and_token_and_a_renamed_counter_shows_at_o
     assert "Send my answers" in english and "Quầy mới" in english
 
 
-def test_the_form_page_is_never_held_back_and_no_default_limit_is_skipped(
-    app_config, make_counter
-):
+def test_the_form_page_is_never_held_back_and_no_default_limit_is_skipped(app_config, make_counter):
     from survey import create_app
     from survey.citizen.rate_limits import UNLIMITED_PAGES
     from survey.extensions import limiter
