@@ -1,5 +1,6 @@
 """Flask-Limiter for the platform, with citizens' submissions counted by one direct hit."""
 
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -7,6 +8,7 @@ from flask import abort, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
 
 # The form POSTs a citizen can make: the QR survey and the receipt-link survey, each with a
 # budget per address and per counter.
@@ -19,6 +21,43 @@ UNLIMITED_PAGES = frozenset({"citizen.form"})
 # The page that shows a form over the limit again, answers kept, by endpoint; each view module
 # registers its own (citizen/views.py, citizen/receipts.py).
 HELD_BACK_PAGES: dict[str, Callable] = {}
+
+
+class ThreadSafeMemoryStorage(MemoryStorage):
+    """limits' in-memory storage (`memory://`), safe in a worker of several threads.
+
+    limits (5.8.0, pinned) has two races there. It restarts its expiry timer on a hit without a
+    lock: two threads can both find it stopped, and the second to call start() on the timer the
+    other just made fails with "threads can only be started once", a 500 for a citizen's
+    submission (seen with gunicorn.conf.py's 4 threads, bench/peer.py --threads 4). And its
+    per-key locks come from a defaultdict, so two threads hitting a new key at once can each
+    make their own lock and lose a count. Declaring the same scheme makes limits build this
+    class for `memory://`.
+    """
+
+    STORAGE_SCHEME = ["memory"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        self._timer_lock = threading.Lock()
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.locks = _KeyLocks()
+
+    # The name MemoryStorage's own methods call (its private __schedule_expiry).
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802
+        if self.timer.is_alive():
+            return
+        with self._timer_lock:
+            if not self.timer.is_alive():
+                self.timer = threading.Timer(0.01, self._MemoryStorage__expire_events)
+                self.timer.start()
+
+
+class _KeyLocks(dict):
+    """One lock per key, the same for every thread that asks for a new key at once."""
+
+    def __missing__(self, key: str) -> threading.RLock:
+        # setdefault is one step under the GIL: whichever lock is stored, all get that one.
+        return self.setdefault(key, threading.RLock())
 
 
 @lru_cache(maxsize=8)
