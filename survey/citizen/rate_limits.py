@@ -29,20 +29,36 @@ class ThreadSafeMemoryStorage(MemoryStorage):
     limits (5.8.0, pinned) has two races there. It restarts its expiry timer on a hit without a
     lock: two threads can both find it stopped, and the second to call start() on the timer the
     other just made fails with "threads can only be started once", a 500 for a citizen's
-    submission (seen with gunicorn.conf.py's 4 threads, bench/peer.py --threads 4). And its
-    per-key locks come from a defaultdict, so two threads hitting a new key at once can each
-    make their own lock and lose a count. Declaring the same scheme makes limits build this
-    class for `memory://`.
+    submission (seen with gunicorn.conf.py's 4 threads, bench/peer.py --threads 4). And a hit
+    first drops its key when the key has no window yet, so threads hitting a new key at once
+    drop each other's counts. Here a hit, a read and the expiry sweep take one lock (a hit is
+    microseconds), and the timer its own. Declaring the same scheme makes limits build this
+    class for `memory://`; the fixed window (Flask-Limiter's default strategy, the one used)
+    goes through incr and get only.
     """
 
     STORAGE_SCHEME = ["memory"]
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        self._lock = threading.RLock()
         self._timer_lock = threading.Lock()
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.locks = _KeyLocks()
 
-    # The name MemoryStorage's own methods call (its private __schedule_expiry).
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Count `amount` more hits of `key`, its window starting now if it has none."""
+        with self._lock:
+            return super().incr(key, expiry, amount)
+
+    def get(self, key: str) -> int:
+        """Return the hits of `key` in its current window."""
+        with self._lock:
+            return super().get(key)
+
+    # The names MemoryStorage's own methods call (its private __expire_events, __schedule_expiry).
+    def _MemoryStorage__expire_events(self) -> None:  # noqa: N802
+        with self._lock:
+            super()._MemoryStorage__expire_events()
+
     def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802
         if self.timer.is_alive():
             return
@@ -50,14 +66,6 @@ class ThreadSafeMemoryStorage(MemoryStorage):
             if not self.timer.is_alive():
                 self.timer = threading.Timer(0.01, self._MemoryStorage__expire_events)
                 self.timer.start()
-
-
-class _KeyLocks(dict):
-    """One lock per key, the same for every thread that asks for a new key at once."""
-
-    def __missing__(self, key: str) -> threading.RLock:
-        # setdefault is one step under the GIL: whichever lock is stored, all get that one.
-        return self.setdefault(key, threading.RLock())
 
 
 @lru_cache(maxsize=8)
