@@ -92,3 +92,28 @@ def test_missing_answer_is_shown_beside_the_question_in_the_browser(
         page.locator("#q-E3").scroll_into_view_if_needed()
         page.screenshot(path=screenshot_dir / "citizen-error-360.png")
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_option_fits_its_box_on_a_small_phone(live_server, browser, make_counter, lang):
+    """Each answer is a box to tap: on a 320-pixel phone no word leaves it, nor the page."""
+    counter = make_counter()
+    for width in (320, 360):
+        context = browser.new_context(viewport={"width": width, "height": 640}, is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{live_server}/s/{counter.token}?lang={lang}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        spilled = page.evaluate(
+            """[...document.querySelectorAll('.sc label, .ch label')]
+                .filter(label => label.scrollWidth > label.clientWidth)
+                .map(label => label.textContent)"""
+        )
+        assert spilled == [], (width, spilled)
+        # The chosen box is filled (the browser knows :has()), and its radio is checked.
+        box = page.locator("fieldset.q").first.locator("label").nth(3)
+        box.click()
+        assert box.locator("input").is_checked()
+        assert box.evaluate("label => getComputedStyle(label).backgroundColor") == (
+            "rgb(11, 79, 156)"
+        )
+        context.close()

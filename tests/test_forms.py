@@ -41,10 +41,10 @@ def test_question_keys_cannot_shadow_the_forms_own_names(app, tmp_path):
 def test_the_form_shows_whole_choice_labels(client, make_counter):
     counter = make_counter()
     html = client.get(f"/s/{counter.token}").get_data(as_text=True)
-    assert "<span>Học sinh, sinh viên</span>" in html
-    assert "<span>Nông, lâm, ngư nghiệp</span>" in html
+    assert ">Học sinh, sinh viên</label>" in html
+    assert ">Nông, lâm, ngư nghiệp</label>" in html
     english = client.get(f"/s/{counter.token}?lang=en").get_data(as_text=True)
-    assert "<span>Farming, forestry or fishing</span>" in english
+    assert ">Farming, forestry or fishing</label>" in english
 
 
 def test_each_type_gives_its_field_partial_and_answer(app):
