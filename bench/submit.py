@@ -3,7 +3,8 @@
 For SQLite (WAL) and PostgreSQL, with the rate-limit counters in Redis as in production (or in
 memory, `--limits memory`): start the app and the floor (a bare endpoint of the same stack and
 database) under gunicorn, warm both up, then time alternating rounds from a few loopback client
-threads, median ratio at the end (target >= 0.5). Two modes:
+threads, median ratio at the end (`posts`: target >= 0.5, from before the trust work;
+`respondents` has none of its own, the floor's GET computing nothing). Two modes:
 
 - `respondents` (default): each iteration is a new citizen with an empty cookie jar: GET the
   form (session cookie, CSRF token and one-time nonce from the page), then POST every answer.
