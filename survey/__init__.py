@@ -50,10 +50,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from survey import cli, console, errors, input_guard, kiosk, pages, security
+    from survey import cli, errors, input_guard, kiosk, pages, security
     from survey.api import views as api
     from survey.citizen import receipts
     from survey.citizen import views as citizen
+    from survey.console import views as console
     from survey.results import views as results
 
     input_guard.init_app(app)  # before the blueprints: their <int:...> rules use its converter

@@ -1,5 +1,6 @@
 """The wheel: every package and subpackage of the source tree is in it, and app.py beside them."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -65,3 +66,37 @@ def test_the_app_builds_in_a_fresh_process(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_every_module_imports_on_its_own(tmp_path):
+    """Each module of survey/ and analysis/ imported first, in a fresh interpreter state: an
+    import cycle shows only when its module is the first of the cycle to be imported."""
+    code = """
+import importlib, pathlib, sys
+roots = ("survey", "analysis")
+names = sorted(
+    str(path.with_suffix("")).replace("/", ".").removesuffix(".__init__")
+    for root in roots for path in pathlib.Path(root).rglob("*.py")
+)
+failed = []
+for name in names:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in roots]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        failed.append(f"{name}: {error!r}")
+print(len(names))
+print("\\n".join(failed))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    count, *failed = done.stdout.strip().splitlines()
+    assert int(count) > 80 and failed == []
