@@ -8,9 +8,10 @@ together they arrive. The hours are those of the tap too.
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import test_kiosk
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
-from test_kiosk import answer, cli_enrolment_url, iso, open_enrolment, stored_rows
+from test_kiosk import answer, iso, stored_rows
 
 from survey import db
 from survey.citizen.flagging import burst_window, counter_settings
@@ -23,17 +24,9 @@ from survey.responses import response_values
 TUESDAY_9AM = datetime(2026, 11, 3, 2, 0, 5)
 BURST = "counter-burst"
 
-
-@pytest.fixture
-def counter(make_counter):
-    return make_counter(questionnaire="counter-quick")
-
-
-@pytest.fixture
-def tablet(app, runner, counter):
-    device = app.test_client()
-    assert open_enrolment(device, cli_enrolment_url(runner, counter.code)).status_code == 303
-    return device
+# The kiosk tests' own fixtures: a counter on the quick questionnaire, and its enrolled tablet.
+counter = test_kiosk.counter
+tablet = test_kiosk.tablet
 
 
 @pytest.fixture
