@@ -55,3 +55,30 @@ def test_hits_from_many_threads_at_once_never_fail_and_all_count():
         sys.setswitchinterval(interval)
     assert errors == []
     assert storage.get("citizen-submit/127.0.0.1/t:abc") == rounds * threads
+
+
+def test_a_moving_window_lets_exactly_its_limit_through_threads_at_once():
+    """The flags' windows (moving): 8 threads at once on a new key with room for 5: 5 pass."""
+    storage = ThreadSafeMemoryStorage()
+    interval = sys.getswitchinterval()
+    passed_per_round: list[int] = []
+    sys.setswitchinterval(1e-6)
+    try:
+        for number in range(60):
+            barrier = threading.Barrier(8)
+            passed: list[bool] = []
+
+            def take(barrier=barrier, passed=passed, key=f"burst/{number}"):
+                barrier.wait()
+                passed.append(storage.acquire_entry(key, 5, 60))
+
+            workers = [threading.Thread(target=take) for _ in range(8)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            passed_per_round.append(sum(passed))
+            time.sleep(0.012)  # the expiry sweep runs between rounds
+    finally:
+        sys.setswitchinterval(interval)
+    assert passed_per_round == [5] * 60

@@ -1,5 +1,6 @@
 """Flask-Limiter for the platform, with citizens' submissions counted by one direct hit."""
 
+import functools
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -23,6 +24,17 @@ UNLIMITED_PAGES = frozenset({"citizen.form"})
 HELD_BACK_PAGES: dict[str, Callable] = {}
 
 
+def _one_at_a_time(method: Callable) -> Callable:
+    """Wrap a storage method so that it runs under the storage's lock."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class ThreadSafeMemoryStorage(MemoryStorage):
     """limits' in-memory storage (`memory://`), safe in a worker of several threads.
 
@@ -30,11 +42,11 @@ class ThreadSafeMemoryStorage(MemoryStorage):
     lock: two threads can both find it stopped, and the second to call start() on the timer the
     other just made fails with "threads can only be started once", a 500 for a citizen's
     submission (seen with gunicorn.conf.py's 4 threads, bench/peer.py --threads 4). And a hit
-    first drops its key when the key has no window yet, so threads hitting a new key at once
-    drop each other's counts. Here a hit, a read and the expiry sweep take one lock (a hit is
+    first drops its key when the key has no window yet, and per-key locks are made and dropped
+    without a lock, so threads hitting a new key at once lose each other's counts. Here every
+    read and write of the windows, and the expiry sweep, take one lock (a call is
     microseconds), and the timer its own. Declaring the same scheme makes limits build this
-    class for `memory://`; the fixed window (Flask-Limiter's default strategy, the one used)
-    goes through incr and get only.
+    class for `memory://`.
     """
 
     STORAGE_SCHEME = ["memory"]
@@ -44,20 +56,19 @@ class ThreadSafeMemoryStorage(MemoryStorage):
         self._timer_lock = threading.Lock()
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
-    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
-        """Count `amount` more hits of `key`, its window starting now if it has none."""
-        with self._lock:
-            return super().incr(key, expiry, amount)
-
-    def get(self, key: str) -> int:
-        """Return the hits of `key` in its current window."""
-        with self._lock:
-            return super().get(key)
-
+    incr = _one_at_a_time(MemoryStorage.incr)
+    decr = _one_at_a_time(MemoryStorage.decr)
+    get = _one_at_a_time(MemoryStorage.get)
+    get_expiry = _one_at_a_time(MemoryStorage.get_expiry)
+    clear = _one_at_a_time(MemoryStorage.clear)
+    reset = _one_at_a_time(MemoryStorage.reset)
+    acquire_entry = _one_at_a_time(MemoryStorage.acquire_entry)
+    get_moving_window = _one_at_a_time(MemoryStorage.get_moving_window)
+    acquire_sliding_window_entry = _one_at_a_time(MemoryStorage.acquire_sliding_window_entry)
+    get_sliding_window = _one_at_a_time(MemoryStorage.get_sliding_window)
+    clear_sliding_window = _one_at_a_time(MemoryStorage.clear_sliding_window)
     # The names MemoryStorage's own methods call (its private __expire_events, __schedule_expiry).
-    def _MemoryStorage__expire_events(self) -> None:  # noqa: N802
-        with self._lock:
-            super()._MemoryStorage__expire_events()
+    _MemoryStorage__expire_events = _one_at_a_time(MemoryStorage._MemoryStorage__expire_events)
 
     def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802
         if self.timer.is_alive():
