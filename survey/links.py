@@ -58,30 +58,39 @@ def _state(active: bool) -> str:
 
 def lookup_token(session: Session, token: str) -> TokenLookup:
     """Find the counter a poster's token belongs to, and whether it can take answers."""
-    if not token or len(token) > 64:
+    if not _plausible(token):
         return TokenLookup(None, "unknown")
     counter = session.scalar(
         select(Counter).options(joinedload(Counter.agency)).where(Counter.token == token)
     )
     if counter is not None:
         return TokenLookup(counter, _state(counter.active))
+    return _not_current(session, token)
+
+
+def lookup_token_facts(session: Session, token: str) -> TokenLookup:
+    """As lookup_token, with the counter's CounterFacts in place of its object."""
+    if not _plausible(token):
+        return TokenLookup(None, "unknown")
+    row = session.connection().execute(_FACTS.where(_COUNTERS.c.token == token)).first()
+    if row is None:
+        # A replaced or unknown token (rare): the page says so, and needs no facts.
+        return TokenLookup(None, _not_current(session, token).state)
+    facts = CounterFacts(*row)
+    return TokenLookup(facts, _state(facts.active))
+
+
+def _plausible(token: str) -> bool:
+    return bool(token) and len(token) <= 64
+
+
+def _not_current(session: Session, token: str) -> TokenLookup:
+    """What a token no counter has now leads to: its counter's new poster, or nothing."""
     replaced = session.get(ReplacedToken, token)
     if replaced is not None:
         counter = session.get(Counter, replaced.counter_id)
         return TokenLookup(counter, "replaced" if counter and counter.active else "retired")
     return TokenLookup(None, "unknown")
-
-
-def lookup_token_facts(session: Session, token: str) -> TokenLookup:
-    """As lookup_token, with the counter's CounterFacts in place of its object."""
-    if not token or len(token) > 64:
-        return TokenLookup(None, "unknown")
-    row = session.connection().execute(_FACTS.where(_COUNTERS.c.token == token)).first()
-    if row is None:
-        # A replaced or unknown token (rare): the page says so, and needs no facts.
-        return TokenLookup(None, lookup_token(session, token).state)
-    facts = CounterFacts(*row)
-    return TokenLookup(facts, _state(facts.active))
 
 
 def survey_url(base_url: str, token: str) -> str:
